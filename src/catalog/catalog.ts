@@ -1,0 +1,20 @@
+// Where product photos come from: a shop's products API or a local folder. The rest of the service sees only this.
+
+export interface CatalogPage {
+  /** Product ids on this page, in the catalogue's order. */
+  productIds: number[];
+  page: number;
+  lastPage: number;
+  /** Products in the whole catalogue. */
+  total: number;
+}
+
+export interface Catalog {
+  /**
+   * The bytes of the product's photo. Throws AppError PRODUCT_NOT_FOUND (404) when the catalogue does not know the
+   * product or has no photo for it, CATALOG_UNAVAILABLE (502) when it could not be reached after retries.
+   */
+  fetchImage(productId: number, signal?: AbortSignal): Promise<Uint8Array>;
+  /** One page (1-based) of the catalogue's products; a page past the end has no ids. */
+  listPage(page: number, signal?: AbortSignal): Promise<CatalogPage>;
+}

@@ -1,0 +1,62 @@
+// Schemas shared by several routes: the error envelope, product ids, the task resource. They drive both validation
+// and the OpenAPI document.
+import { z } from "@hono/zod-openapi";
+import { MAX_PRODUCT_ID } from "../store/vector-store.ts";
+
+export const ErrorEnvelope = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "VALIDATION_FAILED" }),
+      message: z.string().openapi({ example: "product_id: must be a positive integer" }),
+      details: z.unknown().optional(),
+    }),
+  })
+  .openapi("Error");
+
+export const ProductId = z.coerce
+  .number({ error: "must be a positive integer" })
+  .int({ error: "must be a positive integer" })
+  .min(1, { error: "must be a positive integer" })
+  .max(MAX_PRODUCT_ID, { error: `must be at most ${MAX_PRODUCT_ID}` });
+
+export const ProductIdParam = z.object({
+  product_id: ProductId.openapi({ param: { name: "product_id", in: "path" }, example: 20 }),
+});
+
+/** Ids in a JSON body: numbers, not strings. */
+export const ProductIdList = z
+  .array(z.number().int().min(1).max(MAX_PRODUCT_ID), { error: "must be an array of positive integer product ids" })
+  .min(1, { error: "must name at least one product" })
+  .max(10_000, { error: "at most 10000 products per request" });
+
+export const TaskSchema = z
+  .object({
+    task_id: z.string().openapi({ example: "3f1c2a8e-6f7d-4a59-9a3e-0c1b7f4d2e11" }),
+    kind: z.enum(["embed_product", "reembed_product", "delete_product", "embed_products", "embed_catalog"]),
+    status: z.enum(["queued", "running", "succeeded", "failed"]),
+    product_id: z.number().int().nullable(),
+    product_ids: z.array(z.number().int()).nullable(),
+    progress: z.object({
+      total: z.number().int().openapi({ description: "Products to process; grows as a catalogue walk lists pages." }),
+      done: z.number().int(),
+      failed: z.number().int(),
+    }),
+    errors: z.array(
+      z.object({ product_id: z.number().int().nullable(), code: z.string(), message: z.string() }),
+    ),
+    message: z.string().nullable(),
+    created_at: z.string(),
+    started_at: z.string().nullable(),
+    finished_at: z.string().nullable(),
+  })
+  .openapi("Task");
+
+export const errorResponse = (description: string) => ({
+  content: { "application/json": { schema: ErrorEnvelope } },
+  description,
+});
+
+export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { "application/json": { schema } },
+  description,
+});

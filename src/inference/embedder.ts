@@ -1,0 +1,88 @@
+// Photo bytes -> unit-length embedding. Decoding runs a few at a time while the model works on the previous batch,
+// and every photo waiting for the model when it frees up goes into the next batch: one photo alone is answered at
+// once, a bulk ingest is batched without any waiting window.
+import PQueue from "p-queue";
+import { type DecodeOptions, decodeToModelInput } from "./image-decoder.ts";
+import { EMBEDDING_DIMENSIONS, INPUT_FLOATS, type ModelSession } from "./model-session.ts";
+import { type FitMode, normalizeL2 } from "./preprocess.ts";
+
+export interface EmbedderOptions {
+  maxBatchSize: number;
+  maxPixels: number;
+  fitMode: FitMode;
+  /** Photos decoded at the same time; decoding is CPU work that competes with the model for cores. */
+  decodeConcurrency?: number;
+}
+
+interface PendingInput {
+  input: Float32Array;
+  resolve: (embedding: Float32Array) => void;
+  reject: (error: unknown) => void;
+}
+
+export class Embedder {
+  readonly dimensions = EMBEDDING_DIMENSIONS;
+  readonly #session: ModelSession;
+  readonly #decodeOptions: DecodeOptions;
+  readonly #maxBatchSize: number;
+  readonly #decodeQueue: PQueue;
+  #waiting: PendingInput[] = [];
+  #modelBusy = false;
+
+  constructor(session: ModelSession, options: EmbedderOptions) {
+    this.#session = session;
+    this.#decodeOptions = { fitMode: options.fitMode, maxPixels: options.maxPixels };
+    this.#maxBatchSize = options.maxBatchSize;
+    this.#decodeQueue = new PQueue({ concurrency: options.decodeConcurrency ?? 2 });
+  }
+
+  get backend(): "native" | "wasm" {
+    return this.#session.backend;
+  }
+
+  /** Rejects with an AppError (415/422) when the bytes are not an acceptable photo. */
+  async embedImage(bytes: Uint8Array): Promise<Float32Array> {
+    const input = new Float32Array(INPUT_FLOATS);
+    await this.#decodeQueue.add(() => decodeToModelInput(bytes, this.#decodeOptions, input));
+    return this.embedInput(input);
+  }
+
+  /** Embeds an already preprocessed input (3x224x224, RGB 0..255). */
+  embedInput(input: Float32Array): Promise<Float32Array> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ input, resolve, reject });
+      void this.#runBatches();
+    });
+  }
+
+  async #runBatches(): Promise<void> {
+    if (this.#modelBusy) return;
+    this.#modelBusy = true;
+    try {
+      while (this.#waiting.length > 0) {
+        const batch = this.#waiting.splice(0, this.#maxBatchSize);
+        await this.#runBatch(batch);
+      }
+    } finally {
+      this.#modelBusy = false;
+    }
+  }
+
+  async #runBatch(batch: PendingInput[]): Promise<void> {
+    try {
+      let inputs = batch[0]!.input;
+      if (batch.length > 1) {
+        inputs = new Float32Array(batch.length * INPUT_FLOATS);
+        batch.forEach((item, i) => inputs.set(item.input, i * INPUT_FLOATS));
+      }
+      const embeddings = await this.#session.embed(inputs, batch.length);
+      batch.forEach((item, i) =>
+        item.resolve(
+          normalizeL2(embeddings.slice(i * EMBEDDING_DIMENSIONS, (i + 1) * EMBEDDING_DIMENSIONS)),
+        ),
+      );
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+    }
+  }
+}

@@ -1,0 +1,68 @@
+// The ResNet50 inference session: native onnxruntime-node by default, onnxruntime-web's WASM engine as a fallback
+// for hosts where the native library cannot load. Both take a batch of NCHW inputs and give the `embedding` output.
+import { readFile } from "node:fs/promises";
+import { MODEL_INPUT_SIZE } from "./preprocess.ts";
+
+export const EMBEDDING_DIMENSIONS = 2048;
+export const INPUT_FLOATS = 3 * MODEL_INPUT_SIZE * MODEL_INPUT_SIZE;
+
+export interface ModelSessionOptions {
+  modelPath: string;
+  backend: "native" | "wasm";
+  threads: number;
+}
+
+export interface ModelSession {
+  readonly backend: "native" | "wasm";
+  /** `inputs` holds `count` images back to back; the answer holds `count` raw 2048-d embeddings back to back. */
+  embed(inputs: Float32Array, count: number): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+// The two packages export the same API (onnxruntime-common); only the module differs.
+type OrtModule = typeof import("onnxruntime-node");
+
+export async function openModelSession(options: ModelSessionOptions): Promise<ModelSession> {
+  const model = await readFile(options.modelPath).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read the model at ${options.modelPath}: ${error.code ?? error.message}`);
+  });
+  const ort: OrtModule =
+    options.backend === "native" ? await import("onnxruntime-node") : await loadWasmRuntime(options.threads);
+  const session = await ort.InferenceSession.create(model, {
+    intraOpNumThreads: options.threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: "all",
+    executionMode: "sequential",
+  });
+  if (!session.inputNames.includes("input") || !session.outputNames.includes("embedding")) {
+    throw new Error(`${options.modelPath} is not the expected ResNet50 graph (input \`input\`, output \`embedding\`)`);
+  }
+
+  return {
+    backend: options.backend,
+    async embed(inputs, count) {
+      const tensor = new ort.Tensor("float32", inputs.subarray(0, count * INPUT_FLOATS), [
+        count,
+        3,
+        MODEL_INPUT_SIZE,
+        MODEL_INPUT_SIZE,
+      ]);
+      const outputs = await session.run({ input: tensor }, ["embedding"]);
+      const embedding = outputs.embedding!;
+      const data = embedding.data as Float32Array;
+      // Copy out of the runtime's buffer so it can be released now.
+      const result = new Float32Array(data);
+      embedding.dispose();
+      return result;
+    },
+    close: () => session.release(),
+  };
+}
+
+async function loadWasmRuntime(threads: number): Promise<OrtModule> {
+  const ort = (await import("onnxruntime-web")) as unknown as OrtModule & typeof import("onnxruntime-web");
+  // Its default is one thread on small machines; proxying to a worker adds a copy and no speed.
+  ort.env.wasm.numThreads = threads;
+  ort.env.wasm.proxy = false;
+  return ort;
+}

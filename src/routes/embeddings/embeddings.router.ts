@@ -1,0 +1,84 @@
+// Wires the embeddings routes to the core: validate (done by the route schemas), call one service function, answer.
+import type { Context } from "hono";
+import { AppError } from "../../errors.ts";
+import { ProductIdList } from "../../http/schemas.ts";
+import { createRouter } from "../../http/router.ts";
+import type { ServiceSlot } from "../../services.ts";
+import type { Task } from "../../tasks/task-registry.ts";
+import * as routes from "./embeddings.routes.ts";
+
+const DEFAULT_CATALOG_WALK = { startPage: 1, batchSize: 10 };
+
+export function createEmbeddingsRouter(services: ServiceSlot) {
+  return createRouter()
+    .openapi(routes.checkEmbedding, (c) => {
+      const { product_id } = c.req.valid("param");
+      return c.json({ product_id, has_embedding: services.get().store.has(product_id) }, 200);
+    })
+    .openapi(routes.listEmbeddedProducts, (c) => {
+      const { limit, offset } = c.req.valid("query");
+      const { ids, total } = services.get().store.listIds(offset, limit);
+      return c.json({ products: ids, total, limit, offset }, 200);
+    })
+    .openapi(routes.countEmbeddings, (c) => c.json({ count: services.get().store.count }, 200))
+    .openapi(routes.createEmbedding, (c) => {
+      const { product_id } = c.req.valid("param");
+      const task = services.get().jobs.embedProduct(product_id, "embed_product");
+      return acceptedTask(c, task, { product_id });
+    })
+    .openapi(routes.replaceEmbedding, (c) => {
+      const { product_id } = c.req.valid("param");
+      const task = services.get().jobs.embedProduct(product_id, "reembed_product");
+      return acceptedTask(c, task, { product_id });
+    })
+    .openapi(routes.deleteEmbedding, (c) => {
+      const { product_id } = c.req.valid("param");
+      const task = services.get().jobs.deleteProduct(product_id);
+      return acceptedTask(c, task, { product_id });
+    })
+    .openapi(routes.generateBatch, (c) => {
+      const { product_ids } = c.req.valid("json");
+      const task = services.get().jobs.embedProducts(product_ids);
+      return acceptedTask(c, task, { product_ids: task.product_ids! });
+    })
+    .openapi(routes.generate, async (c) => {
+      const productIds = await readOptionalProductIds(c);
+      const jobs = services.get().jobs;
+      if (productIds === null) return acceptedTask(c, jobs.embedCatalog(DEFAULT_CATALOG_WALK), {});
+      const task = jobs.embedProducts(productIds);
+      return acceptedTask(c, task, { product_ids: task.product_ids! });
+    })
+    .openapi(routes.generateAll, (c) => {
+      const { start_page, batch_size } = c.req.valid("query");
+      const task = services.get().jobs.embedCatalog({ startPage: start_page, batchSize: batch_size });
+      return acceptedTask(c, task, {});
+    });
+}
+
+function acceptedTask<Extra extends object>(c: Context, task: Task, extra: Extra) {
+  c.header("Location", `/tasks/${task.task_id}`);
+  return c.json({ task_id: task.task_id, status: "queued" as const, ...extra }, 202);
+}
+
+/**
+ * The old web app posts a bare array, an object, or nothing at all (meaning the whole catalogue), with or without a
+ * JSON content type, so this body is read by hand rather than by the route's validator. Null means "no body".
+ */
+async function readOptionalProductIds(c: Context): Promise<number[] | null> {
+  const text = (await c.req.text()).trim();
+  if (text === "") return null;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new AppError("VALIDATION_FAILED", 400, "body: not valid JSON");
+  }
+  const list = Array.isArray(body) ? body : (body as { product_ids?: unknown } | null)?.product_ids;
+  const parsed = ProductIdList.safeParse(list);
+  if (!parsed.success) {
+    throw new AppError("VALIDATION_FAILED", 400, `product_ids: ${parsed.error.issues[0]!.message}`, {
+      issues: parsed.error.issues.map((issue) => ({ field: ["product_ids", ...issue.path].join("."), message: issue.message })),
+    });
+  }
+  return parsed.data;
+}

@@ -1,0 +1,198 @@
+// Route definitions for the embeddings endpoints: the old system's URLs and JSON shapes, now with real statuses.
+import { createRoute, z } from "@hono/zod-openapi";
+import { errorResponse, jsonResponse, ProductIdList, ProductIdParam } from "../../http/schemas.ts";
+
+const tags = ["embeddings"];
+
+const TaskAccepted = z
+  .object({
+    task_id: z.string(),
+    status: z.literal("queued"),
+    product_id: z.number().int(),
+  })
+  .openapi("ProductTaskAccepted");
+
+const BatchTaskAccepted = z
+  .object({ task_id: z.string(), status: z.literal("queued"), product_ids: z.array(z.number().int()) })
+  .openapi("BatchTaskAccepted");
+
+const CatalogTaskAccepted = z
+  .object({ task_id: z.string(), status: z.literal("queued") })
+  .openapi("CatalogTaskAccepted");
+
+const accepted = <T extends z.ZodType>(schema: T) => ({
+  ...jsonResponse(schema, "Accepted: the work runs in the background. Follow it at the Location header, /tasks/{task_id}."),
+  headers: z.object({ Location: z.string().openapi({ example: "/tasks/3f1c2a8e-6f7d-4a59-9a3e-0c1b7f4d2e11" }) }),
+});
+
+const badRequest = errorResponse("Invalid product id, parameter or body");
+const notReady = errorResponse("The model or the index is still loading");
+
+export const checkEmbedding = createRoute({
+  method: "get",
+  path: "/embeddings/check/{product_id}",
+  operationId: "checkEmbedding",
+  tags,
+  summary: "Whether a product has an embedding",
+  request: { params: ProductIdParam },
+  responses: {
+    200: jsonResponse(
+      z.object({ product_id: z.number().int(), has_embedding: z.boolean() }).openapi("EmbeddingCheck"),
+      "Whether the product is in the index",
+    ),
+    400: badRequest,
+    503: notReady,
+  },
+});
+
+export const listEmbeddedProducts = createRoute({
+  method: "get",
+  path: "/embeddings/products",
+  operationId: "listEmbeddedProducts",
+  tags,
+  summary: "Ids of the products that have an embedding, ascending, a page at a time",
+  request: {
+    query: z.object({
+      limit: z.coerce.number().int().min(1).max(10_000).default(100).openapi({ example: 100 }),
+      offset: z.coerce.number().int().min(0).default(0).openapi({ example: 0 }),
+    }),
+  },
+  responses: {
+    200: jsonResponse(
+      z
+        .object({
+          products: z.array(z.number().int()),
+          total: z.number().int(),
+          limit: z.number().int(),
+          offset: z.number().int(),
+        })
+        .openapi("EmbeddedProducts"),
+      "One page of product ids",
+    ),
+    400: badRequest,
+    503: notReady,
+  },
+});
+
+export const countEmbeddings = createRoute({
+  method: "get",
+  path: "/embeddings/count",
+  operationId: "countEmbeddings",
+  tags,
+  summary: "How many products have an embedding",
+  responses: {
+    200: jsonResponse(z.object({ count: z.number().int() }).openapi("EmbeddingCount"), "The count"),
+    503: notReady,
+  },
+});
+
+const productWrite = (method: "post" | "put" | "delete", operationId: string, summary: string, description: string) =>
+  createRoute({
+    method,
+    path: "/embeddings/product/{product_id}",
+    operationId,
+    tags,
+    summary,
+    description,
+    request: { params: ProductIdParam },
+    responses: { 202: accepted(TaskAccepted), 400: badRequest, 503: notReady },
+  });
+
+export const createEmbedding = productWrite(
+  "post",
+  "createEmbedding",
+  "Embed one product's photo",
+  "Fetches the product's photo from the catalogue, embeds it and stores it. A product never has two vectors: if it " +
+    "already has one, it is replaced.",
+);
+
+export const replaceEmbedding = productWrite(
+  "put",
+  "replaceEmbedding",
+  "Re-fetch and replace one product's embedding",
+  "Fetches the product's photo again and replaces its vector (never a second vector).",
+);
+
+export const deleteEmbedding = productWrite(
+  "delete",
+  "deleteEmbedding",
+  "Remove one product's embedding",
+  "Removes the product's vector. Not an error if it had none: the task's message says so.",
+);
+
+export const generateBatch = createRoute({
+  method: "post",
+  path: "/embeddings/generate-batch",
+  operationId: "generateBatch",
+  tags,
+  summary: "Embed a list of products",
+  description: "One task for the whole list; a product that fails is recorded on the task, the others go on.",
+  request: {
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z.object({ product_ids: ProductIdList.openapi({ example: [20, 29, 14] }) }).openapi("ProductIds"),
+        },
+      },
+    },
+  },
+  responses: { 202: accepted(BatchTaskAccepted), 400: badRequest, 503: notReady },
+});
+
+export const generate = createRoute({
+  method: "post",
+  path: "/embeddings/generate",
+  operationId: "generate",
+  tags,
+  summary: "Embed a list of products, or the whole catalogue (the old system's spelling)",
+  description:
+    "Body: a JSON array of product ids, or {\"product_ids\": [...]}: like generate-batch. No body: the whole " +
+    "catalogue, like generate-all with its defaults.",
+  request: {
+    body: {
+      required: false,
+      content: {
+        "application/json": {
+          // A plain schema, not zod: this body is read by the handler, which also accepts an empty body sent
+          // with a JSON content type, as the old web app does.
+          schema: {
+            oneOf: [
+              { type: "array", items: { type: "integer", minimum: 1 }, minItems: 1 },
+              {
+                type: "object",
+                required: ["product_ids"],
+                properties: { product_ids: { type: "array", items: { type: "integer", minimum: 1 }, minItems: 1 } },
+              },
+            ],
+            example: [20, 29, 14],
+          },
+        },
+      },
+    },
+  },
+  responses: {
+    202: accepted(z.union([BatchTaskAccepted, CatalogTaskAccepted])),
+    400: badRequest,
+    503: notReady,
+  },
+});
+
+export const generateAll = createRoute({
+  method: "post",
+  path: "/embeddings/generate-all",
+  operationId: "generateAll",
+  tags,
+  summary: "Embed every product in the catalogue",
+  description:
+    "One task walks the catalogue page by page from start_page and embeds every product, batch_size products " +
+    "in flight at a time. Products that already have a vector get it replaced, never duplicated.",
+  request: {
+    query: z.object({
+      start_page: z.coerce.number().int().min(1).default(1).openapi({ example: 1 }),
+      batch_size: z.coerce.number().int().min(1).max(256).default(10).openapi({ example: 10 }),
+    }),
+  },
+  responses: { 202: accepted(CatalogTaskAccepted), 400: badRequest, 503: notReady },
+});
+

@@ -1,0 +1,36 @@
+// Route definitions for liveness and readiness probes.
+import { createRoute, z } from "@hono/zod-openapi";
+import { errorResponse, jsonResponse } from "../../http/schemas.ts";
+
+const tags = ["health"];
+
+export const health = createRoute({
+  method: "get",
+  path: "/health",
+  operationId: "health",
+  tags,
+  summary: "Liveness: the process answers",
+  responses: { 200: jsonResponse(z.object({ status: z.literal("ok") }).openapi("Health"), "Alive") },
+});
+
+export const ready = createRoute({
+  method: "get",
+  path: "/ready",
+  operationId: "ready",
+  tags,
+  summary: "Readiness: the model is loaded and the index is open",
+  responses: {
+    200: jsonResponse(
+      z
+        .object({
+          status: z.literal("ready"),
+          embeddings: z.number().int(),
+          inference_backend: z.enum(["native", "wasm"]),
+          pipeline: z.string(),
+        })
+        .openapi("Ready"),
+      "Ready to embed and search",
+    ),
+    503: errorResponse("Still loading the model or the index, or shutting down"),
+  },
+});

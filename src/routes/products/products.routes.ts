@@ -1,0 +1,21 @@
+// Route definition for serving the catalogue's own photos in folder mode, so image_url in answers resolves.
+import { createRoute } from "@hono/zod-openapi";
+import { errorResponse, ProductIdParam } from "../../http/schemas.ts";
+
+export const productImage = createRoute({
+  method: "get",
+  path: "/products/{product_id}/image",
+  operationId: "productImage",
+  tags: ["products"],
+  summary: "A product's photo (only when the catalogue is a folder, CATALOG_DIR)",
+  request: { params: ProductIdParam },
+  responses: {
+    200: {
+      content: { "image/jpeg": { schema: { type: "string", format: "binary" } } },
+      description: "The photo, as stored in the folder (JPEG, PNG or WebP)",
+    },
+    400: errorResponse("Invalid product id"),
+    404: errorResponse("No photo for this product, or the catalogue is not a folder"),
+    503: errorResponse("The service is still starting"),
+  },
+});

@@ -1,0 +1,42 @@
+// Wires similar-product search to the core.
+import { bodyLimit } from "hono/body-limit";
+import { AppError } from "../../errors.ts";
+import { createRouter } from "../../http/router.ts";
+import type { ServiceSlot } from "../../services.ts";
+import * as routes from "./similar.routes.ts";
+
+export function createSimilarRouter(services: ServiceSlot, options: { maxUploadBytes: number }) {
+  const router = createRouter();
+  router.use(
+    routes.similarToUpload.getRoutingPath(),
+    bodyLimit({
+      maxSize: options.maxUploadBytes,
+      onError: () => {
+        throw new AppError("PAYLOAD_TOO_LARGE", 413, `the upload is larger than the ${options.maxUploadBytes}-byte limit`, {
+          maxBytes: options.maxUploadBytes,
+        });
+      },
+    }),
+  );
+  return router
+    .openapi(routes.similarToProduct, (c) => {
+      const { product_id } = c.req.valid("param");
+      const { top_n, score_threshold, exclude_self } = c.req.valid("query");
+      const similar_products = services.get().similarity.similarToProduct(product_id, {
+        topN: top_n,
+        scoreThreshold: score_threshold,
+        excludeId: exclude_self ? product_id : undefined,
+      });
+      return c.json({ similar_products }, 200);
+    })
+    .openapi(routes.similarToUpload, async (c) => {
+      const { top_n, score_threshold } = c.req.valid("query");
+      const { image } = c.req.valid("form");
+      const photo = new Uint8Array(await image.arrayBuffer());
+      const similar_products = await services.get().similarity.similarToPhoto(photo, {
+        topN: top_n,
+        scoreThreshold: score_threshold,
+      });
+      return c.json({ similar_products }, 200);
+    });
+}

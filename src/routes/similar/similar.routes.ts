@@ -1,0 +1,89 @@
+// Route definitions for similar-product search, by stored product or by an uploaded photo.
+import { createRoute, z } from "@hono/zod-openapi";
+import { errorResponse, jsonResponse, ProductIdParam } from "../../http/schemas.ts";
+
+const tags = ["similar-products"];
+
+const SCORE_DESCRIPTION =
+  "similarity_score = cosine similarity of the two L2-normalised ResNet50 embeddings = 1 - d²/2, where d² is the " +
+  "squared L2 distance in the index. In [0, 1]: 1.0 for an identical photo, higher is more similar.";
+
+const SimilarProducts = z
+  .object({
+    similar_products: z.array(
+      z.object({
+        id: z.number().int(),
+        similarity_score: z.number().openapi({ description: SCORE_DESCRIPTION, example: 0.93 }),
+        image_url: z.string().openapi({ example: "https://shop.example/api/products/29/image" }),
+      }),
+    ),
+  })
+  .openapi("SimilarProducts", { description: `Best first. ${SCORE_DESCRIPTION}` });
+
+const searchOptions = {
+  top_n: z.coerce.number().int().min(1).max(1000).default(5).openapi({ example: 5, description: "At most this many results" }),
+  score_threshold: z.coerce
+    .number()
+    .min(0)
+    .max(1)
+    .default(0)
+    .openapi({ example: 0, description: "Leave out results scoring below this (0 keeps all). " + SCORE_DESCRIPTION }),
+};
+
+const notReady = errorResponse("The model or the index is still loading");
+
+export const similarToProduct = createRoute({
+  method: "get",
+  path: "/similar-products/{product_id}",
+  operationId: "similarToProduct",
+  tags,
+  summary: "Products that look like a stored product",
+  request: {
+    params: ProductIdParam,
+    query: z.object({
+      ...searchOptions,
+      exclude_self: z
+        .enum(["true", "false", "1", "0"])
+        .default("false")
+        .transform((value) => value === "true" || value === "1")
+        .openapi({ description: "Leave the product itself out of the answer", example: "false" }),
+    }),
+  },
+  responses: {
+    200: jsonResponse(SimilarProducts, "Similar products, best first"),
+    400: errorResponse("Invalid product id or parameter"),
+    404: errorResponse("The product has no embedding"),
+    503: notReady,
+  },
+});
+
+export const similarToUpload = createRoute({
+  method: "post",
+  path: "/similar-products/upload",
+  operationId: "similarToUpload",
+  tags,
+  summary: "Products that look like an uploaded photo",
+  request: {
+    query: z.object(searchOptions),
+    body: {
+      required: true,
+      content: {
+        "multipart/form-data": {
+          schema: z.object({
+            image: z
+              .instanceof(File, { error: "attach the photo as the multipart field `image`" })
+              .openapi({ type: "string", format: "binary", description: "A JPEG, PNG or WebP photo" }),
+          }),
+        },
+      },
+    },
+  },
+  responses: {
+    200: jsonResponse(SimilarProducts, "Similar products, best first"),
+    400: errorResponse("Missing `image` field or invalid parameter"),
+    413: errorResponse("The upload is larger than the limit (MAX_UPLOAD_BYTES)"),
+    415: errorResponse("Not a JPEG, PNG or WebP photo"),
+    422: errorResponse("A broken or truncated photo, or one with more pixels than the limit (MAX_IMAGE_PIXELS)"),
+    503: notReady,
+  },
+});

@@ -1,0 +1,86 @@
+// Builds the core of the service from its configuration (model, index, catalogue, task runner) with no HTTP in
+// sight, so the server, the tests and later the command line all assemble it the same way.
+import { createCatalog } from "./catalog/create-catalog.ts";
+import { FolderCatalog } from "./catalog/folder-catalog.ts";
+import type { Config } from "./config.ts";
+import { AppError } from "./errors.ts";
+import { Embedder } from "./inference/embedder.ts";
+import { EMBEDDING_DIMENSIONS, openModelSession } from "./inference/model-session.ts";
+import type { FitMode } from "./inference/preprocess.ts";
+import { SimilarityService } from "./similarity/similarity.ts";
+import { VectorStore } from "./store/vector-store.ts";
+import { EmbeddingJobs } from "./tasks/embedding-jobs.ts";
+import { TaskRegistry } from "./tasks/task-registry.ts";
+import { TaskRunner } from "./tasks/task-runner.ts";
+
+/** How photos become vectors. Stored with the index: vectors made by another pipeline are never mixed in. */
+export const PIPELINE = { name: "resnet50-imagenet/center-crop-224/l2-normalised/v1", fitMode: "center-crop" as FitMode };
+
+export interface Services {
+  store: VectorStore;
+  embedder: Embedder;
+  jobs: EmbeddingJobs;
+  similarity: SimilarityService;
+  tasks: TaskRegistry;
+  /** Present in folder mode, where the service serves the catalogue's photos itself. */
+  photoFolder: FolderCatalog | null;
+  /** Stops taking work, lets running tasks finish (up to `graceMs`), saves and releases everything. */
+  close(graceMs: number): Promise<void>;
+}
+
+export async function createServices(config: Config): Promise<Services> {
+  const [session, store] = await Promise.all([
+    openModelSession({
+      modelPath: config.modelPath,
+      backend: config.inference.backend,
+      threads: config.inference.threads,
+    }),
+    VectorStore.open({ dataDir: config.dataDir, dimensions: EMBEDDING_DIMENSIONS, pipeline: PIPELINE.name }),
+  ]);
+  const catalog = createCatalog(config.catalog, config.catalogHttp);
+  const embedder = new Embedder(session, {
+    maxBatchSize: config.inference.batchSize,
+    maxPixels: config.maxImagePixels,
+    fitMode: PIPELINE.fitMode,
+  });
+  const tasks = new TaskRegistry();
+  const runner = new TaskRunner(tasks, { concurrency: 4 });
+  const jobs = new EmbeddingJobs({
+    catalog,
+    embedder,
+    store,
+    runner,
+    pipelineWidth: Math.max(config.inference.batchSize, config.catalogHttp.concurrency) * 2,
+  });
+  return {
+    store,
+    embedder,
+    jobs,
+    similarity: new SimilarityService({ store, embedder, imageUrlTemplate: config.imageUrlTemplate }),
+    tasks,
+    photoFolder: catalog instanceof FolderCatalog ? catalog : null,
+    async close(graceMs) {
+      await runner.shutdown(graceMs);
+      await store.close();
+      await session.close();
+    },
+  };
+}
+
+/** Holds the services once loaded; until then, requests that need them are answered 503. */
+export class ServiceSlot {
+  #services: Services | null = null;
+
+  get ready(): boolean {
+    return this.#services !== null;
+  }
+
+  fill(services: Services): void {
+    this.#services = services;
+  }
+
+  get(): Services {
+    if (!this.#services) throw new AppError("NOT_READY", 503, "the service is starting: model or index not loaded yet");
+    return this.#services;
+  }
+}

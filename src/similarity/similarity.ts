@@ -1,0 +1,70 @@
+// Similar-product search: nearest vectors in the store, turned into the scores clients see.
+import { imageUrlFor } from "../config.ts";
+import { AppError } from "../errors.ts";
+import type { Embedder } from "../inference/embedder.ts";
+import type { Neighbour, VectorStore } from "../store/vector-store.ts";
+
+/**
+ * The score shown to clients: the cosine similarity of the two unit-length embeddings, from the squared L2 distance
+ * d² the index returns: score = 1 - d²/2. It is 1.0 for an identical photo and falls as photos differ; ResNet50's
+ * pooled features are non-negative, so cosine never goes below 0. Rounded to 6 decimals so float noise cannot turn
+ * an identical photo's 1.0 into 0.99999994.
+ */
+export function similarityScore(squaredDistance: number): number {
+  const cosine = 1 - squaredDistance / 2;
+  return Math.round(Math.min(1, Math.max(0, cosine)) * 1e6) / 1e6;
+}
+
+export interface SimilarProduct {
+  id: number;
+  similarity_score: number;
+  image_url: string;
+}
+
+export interface SimilarityQuery {
+  topN: number;
+  scoreThreshold: number;
+  /** Leave this product out of the answer (the product the shopper is looking at). */
+  excludeId?: number;
+}
+
+export class SimilarityService {
+  readonly #store: VectorStore;
+  readonly #embedder: Embedder;
+  readonly #imageUrlTemplate: string;
+
+  constructor(options: { store: VectorStore; embedder: Embedder; imageUrlTemplate: string }) {
+    this.#store = options.store;
+    this.#embedder = options.embedder;
+    this.#imageUrlTemplate = options.imageUrlTemplate;
+  }
+
+  similarToProduct(productId: number, query: SimilarityQuery): SimilarProduct[] {
+    const vector = this.#store.vectorOf(productId);
+    if (!vector) {
+      throw new AppError(
+        "EMBEDDING_NOT_FOUND",
+        404,
+        `product ${productId} has no embedding; create it with POST /embeddings/product/${productId}`,
+      );
+    }
+    return this.#answer(this.#store.search(vector, query.topN + (query.excludeId === undefined ? 0 : 1)), query);
+  }
+
+  async similarToPhoto(photo: Uint8Array, query: SimilarityQuery): Promise<SimilarProduct[]> {
+    const vector = await this.#embedder.embedImage(photo);
+    return this.#answer(this.#store.search(vector, query.topN), query);
+  }
+
+  #answer(neighbours: Neighbour[], query: SimilarityQuery): SimilarProduct[] {
+    return neighbours
+      .filter((neighbour) => neighbour.id !== query.excludeId)
+      .map((neighbour) => ({
+        id: neighbour.id,
+        similarity_score: similarityScore(neighbour.distance),
+        image_url: imageUrlFor(this.#imageUrlTemplate, neighbour.id),
+      }))
+      .filter((product) => product.similarity_score >= query.scoreThreshold)
+      .slice(0, query.topN);
+  }
+}

@@ -1,0 +1,112 @@
+// The work behind the embedding endpoints: each request becomes a task that runs products through the ingestion
+// pipeline (fetch from the catalogue -> decode -> embed in batches -> store), a bounded number at a time.
+import PQueue from "p-queue";
+import type { Catalog } from "../catalog/catalog.ts";
+import type { Embedder } from "../inference/embedder.ts";
+import type { VectorStore } from "../store/vector-store.ts";
+import type { Task, TaskRegistry } from "./task-registry.ts";
+import type { TaskContext, TaskRunner } from "./task-runner.ts";
+
+export interface EmbeddingJobsOptions {
+  catalog: Catalog;
+  embedder: Embedder;
+  store: VectorStore;
+  runner: TaskRunner;
+  /** Products of one explicit list in flight at once; enough to fill the model's batches. */
+  pipelineWidth: number;
+}
+
+const SINGLE_PRODUCT_PRIORITY = 1;
+
+export class EmbeddingJobs {
+  readonly #catalog: Catalog;
+  readonly #embedder: Embedder;
+  readonly #store: VectorStore;
+  readonly #runner: TaskRunner;
+  readonly #registry: TaskRegistry;
+  readonly #pipelineWidth: number;
+
+  constructor(options: EmbeddingJobsOptions) {
+    this.#catalog = options.catalog;
+    this.#embedder = options.embedder;
+    this.#store = options.store;
+    this.#runner = options.runner;
+    this.#registry = options.runner.registry;
+    this.#pipelineWidth = options.pipelineWidth;
+  }
+
+  /** Fetches, embeds and stores one product's photo, replacing any vector it had. */
+  embedProduct(productId: number, kind: "embed_product" | "reembed_product"): Task {
+    const sequence = this.#store.takeSequence();
+    const task = this.#registry.create(kind, { productId });
+    return this.#runner.submit(task, (context) => this.#ingest([productId], sequence, 1, context), {
+      priority: SINGLE_PRODUCT_PRIORITY,
+    });
+  }
+
+  deleteProduct(productId: number): Task {
+    const sequence = this.#store.takeSequence();
+    const task = this.#registry.create("delete_product", { productId });
+    return this.#runner.submit(
+      task,
+      async (context) => {
+        const { existed } = await this.#store.delete(productId, sequence);
+        context.itemDone();
+        return { message: existed ? "embedding deleted" : "the product had no embedding; nothing to delete" };
+      },
+      { priority: SINGLE_PRODUCT_PRIORITY },
+    );
+  }
+
+  embedProducts(productIds: number[]): Task {
+    const sequence = this.#store.takeSequence();
+    const unique = [...new Set(productIds)];
+    const task = this.#registry.create("embed_products", { productIds: unique });
+    return this.#runner.submit(task, (context) => this.#ingest(unique, sequence, this.#pipelineWidth, context));
+  }
+
+  /** Walks the whole catalogue from `startPage`, `batchSize` products in flight at a time. */
+  embedCatalog(options: { startPage: number; batchSize: number }): Task {
+    const sequence = this.#store.takeSequence();
+    const task = this.#registry.create("embed_catalog", {});
+    return this.#runner.submit(task, async (context) => {
+      let page = options.startPage;
+      let listing = this.#catalog.listPage(page, context.signal);
+      for (;;) {
+        const current = await listing;
+        if (current.productIds.length === 0) break;
+        context.addToTotal(current.productIds.length);
+        // List the next page while this one is embedded.
+        const hasNext = current.page < current.lastPage;
+        if (hasNext) {
+          listing = this.#catalog.listPage(++page, context.signal);
+          listing.catch(() => {}); // handled when awaited; not an unhandled rejection meanwhile
+        }
+        await this.#ingest(current.productIds, sequence, options.batchSize, context);
+        if (!hasNext) break;
+      }
+      return { message: `walked the catalogue from page ${options.startPage} to page ${page}` };
+    });
+  }
+
+  async #ingest(productIds: number[], sequence: number, width: number, context: TaskContext): Promise<void> {
+    const pipeline = new PQueue({ concurrency: width });
+    for (const productId of productIds) {
+      void pipeline.add(async () => {
+        if (context.signal.aborted) {
+          context.itemFailed(productId, context.signal.reason);
+          return;
+        }
+        try {
+          const photo = await this.#catalog.fetchImage(productId, context.signal);
+          const vector = await this.#embedder.embedImage(photo);
+          await this.#store.put(productId, vector, sequence);
+          context.itemDone();
+        } catch (error) {
+          context.itemFailed(productId, error);
+        }
+      });
+    }
+    await pipeline.onIdle();
+  }
+}

@@ -1,0 +1,83 @@
+// Runs background tasks a few at a time on an in-process queue and keeps their status in the registry. Work
+// functions report per-product outcomes; a failure inside a task is recorded on it and never reaches HTTP.
+import PQueue from "p-queue";
+import { describeError } from "../errors.ts";
+import type { Task, TaskRegistry } from "./task-registry.ts";
+
+export interface TaskContext {
+  readonly task: Task;
+  /** Aborted when the service shuts down and the grace period is over. */
+  readonly signal: AbortSignal;
+  addToTotal(count: number): void;
+  itemDone(): void;
+  itemFailed(productId: number | null, error: unknown): void;
+}
+
+/** What a finished work function may say about its outcome. */
+export interface TaskOutcome {
+  message?: string;
+}
+
+export type TaskWork = (context: TaskContext) => Promise<TaskOutcome | void>;
+
+export class TaskRunner {
+  readonly registry: TaskRegistry;
+  readonly #queue: PQueue;
+  readonly #shutdown = new AbortController();
+
+  constructor(registry: TaskRegistry, options: { concurrency: number }) {
+    this.registry = registry;
+    this.#queue = new PQueue({ concurrency: options.concurrency });
+  }
+
+  /** Queues the work; single-product tasks go ahead of catalogue-wide ones. */
+  submit(task: Task, work: TaskWork, options: { priority?: number } = {}): Task {
+    void this.#queue.add(() => this.#run(task, work), { priority: options.priority ?? 0 });
+    return task;
+  }
+
+  /** Tasks queued or running. */
+  get pending(): number {
+    return this.#queue.size + this.#queue.pending;
+  }
+
+  /**
+   * Takes no new tasks, fails the queued ones (their status is in memory and would be lost anyway), lets running ones
+   * finish for up to `graceMs`, then aborts them; what they stored before that stays stored.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    this.#queue.pause();
+    this.#queue.clear();
+    for (const task of this.registry.list({ limit: Number.MAX_SAFE_INTEGER, status: "queued" })) {
+      this.registry.finish(task, "failed", "the service shut down before this task started; submit it again");
+    }
+    const timer = setTimeout(() => this.#shutdown.abort(new Error("the service is shutting down")), graceMs);
+    await this.#queue.onPendingZero();
+    clearTimeout(timer);
+  }
+
+  async #run(task: Task, work: TaskWork): Promise<void> {
+    const { registry } = this;
+    registry.markRunning(task);
+    const context: TaskContext = {
+      task,
+      signal: this.#shutdown.signal,
+      addToTotal: (count) => {
+        task.progress.total += count;
+      },
+      itemDone: () => {
+        task.progress.done++;
+      },
+      itemFailed: (productId, error) => registry.recordFailure(task, { product_id: productId, ...describeError(error) }),
+    };
+    try {
+      const outcome = await work(context);
+      // A task fails when nothing it was asked to do could be done; partial failures are listed on it.
+      const nothingDone = task.progress.failed > 0 && task.progress.done === 0;
+      registry.finish(task, nothingDone ? "failed" : "succeeded", outcome?.message);
+    } catch (error) {
+      registry.recordFailure(task, { product_id: task.product_id, ...describeError(error) });
+      registry.finish(task, "failed");
+    }
+  }
+}

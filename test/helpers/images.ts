@@ -1,0 +1,40 @@
+// Small photos made in the test itself: solid colours, transparency, EXIF orientation, truncated files.
+import { createCanvas } from "@napi-rs/canvas";
+
+export function solidPhoto(
+  width: number,
+  height: number,
+  fill: string,
+  format: "image/jpeg" | "image/png" | "image/webp" = "image/png",
+): Uint8Array {
+  const canvas = createCanvas(width, height);
+  const context = canvas.getContext("2d");
+  context.fillStyle = fill;
+  context.fillRect(0, 0, width, height);
+  return new Uint8Array(format === "image/jpeg" ? canvas.toBuffer(format, 95) : canvas.toBuffer(format as "image/png"));
+}
+
+/** A landscape photo, left half `left`, right half `right`. */
+export function twoColourPhoto(left: string, right: string, format: "image/jpeg" | "image/png" = "image/jpeg"): Uint8Array {
+  const canvas = createCanvas(80, 40);
+  const context = canvas.getContext("2d");
+  context.fillStyle = left;
+  context.fillRect(0, 0, 40, 40);
+  context.fillStyle = right;
+  context.fillRect(40, 0, 40, 40);
+  return new Uint8Array(format === "image/jpeg" ? canvas.toBuffer(format, 95) : canvas.toBuffer(format));
+}
+
+/** Inserts an EXIF segment carrying only the orientation tag right after the JPEG's start marker. */
+export function withExifOrientation(jpeg: Uint8Array, orientation: number): Uint8Array {
+  const tiff = [0x4d, 0x4d, 0x00, 0x2a, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, orientation, 0, 0, 0, 0, 0, 0];
+  const payload = [...new TextEncoder().encode("Exif\0\0"), ...tiff];
+  const length = payload.length + 2;
+  const segment = [0xff, 0xe1, length >> 8, length & 0xff, ...payload];
+  return new Uint8Array([...jpeg.subarray(0, 2), ...segment, ...jpeg.subarray(2)]);
+}
+
+/** A file cut off in transfer. */
+export function truncated(bytes: Uint8Array, keep = 0.6): Uint8Array {
+  return bytes.slice(0, Math.floor(bytes.length * keep));
+}

@@ -1,0 +1,122 @@
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { AppError } from "../../src/errors.ts";
+import { decodeToModelInput, isComplete, sniffFormat } from "../../src/inference/image-decoder.ts";
+import { INPUT_FLOATS } from "../../src/inference/model-session.ts";
+import { FASHION_DIR } from "../helpers/catalog-server.ts";
+import { requireFashionPhotos } from "../helpers/environment.ts";
+import { solidPhoto, truncated, twoColourPhoto, withExifOrientation } from "../helpers/images.ts";
+
+const options = { fitMode: "center-crop" as const, maxPixels: 50_000_000 };
+const PLANE = 224 * 224;
+
+async function decode(bytes: Uint8Array, overrides: Partial<typeof options> = {}): Promise<Float32Array> {
+  const out = new Float32Array(INPUT_FLOATS);
+  await decodeToModelInput(bytes, { ...options, ...overrides }, out);
+  return out;
+}
+
+/** The RGB value the tensor holds at pixel (x, y). */
+function pixel(tensor: Float32Array, x: number, y: number): number[] {
+  const i = y * 224 + x;
+  return [tensor[i]!, tensor[PLANE + i]!, tensor[2 * PLANE + i]!].map(Math.round);
+}
+
+async function rejection(promise: Promise<unknown>): Promise<AppError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof AppError) return error;
+    throw error;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("sniffFormat and isComplete", () => {
+  test("recognise whole JPEG, PNG and WebP files", () => {
+    for (const [format, mime] of [["jpeg", "image/jpeg"], ["png", "image/png"], ["webp", "image/webp"]] as const) {
+      const bytes = solidPhoto(30, 20, "red", mime);
+      expect(sniffFormat(bytes)).toBe(format);
+      expect(isComplete(bytes, format)).toBe(true);
+      expect(isComplete(truncated(bytes), format)).toBe(false);
+    }
+  });
+
+  test("a JPEG with data after its end marker (as some phones write) is complete", () => {
+    const jpeg = solidPhoto(30, 20, "red", "image/jpeg");
+    expect(isComplete(new Uint8Array([...jpeg, 1, 2, 3, 0xff, 0xd8]), "jpeg")).toBe(true);
+  });
+
+  test("anything else is no image", () => {
+    expect(sniffFormat(new TextEncoder().encode("hello, not a photo"))).toBeNull();
+    expect(sniffFormat(new Uint8Array())).toBeNull();
+  });
+});
+
+describe("decodeToModelInput", () => {
+  test("a solid colour fills all three planes with its exact RGB values", async () => {
+    const tensor = await decode(solidPhoto(300, 200, "rgb(10, 20, 30)"));
+    expect(tensor.subarray(0, PLANE).every((v) => v === 10)).toBe(true);
+    expect(tensor.subarray(PLANE, 2 * PLANE).every((v) => v === 20)).toBe(true);
+    expect(tensor.subarray(2 * PLANE).every((v) => v === 30)).toBe(true);
+  });
+
+  test("transparent areas become white", async () => {
+    const tensor = await decode(solidPhoto(50, 50, "rgba(0, 0, 0, 0)"));
+    expect(tensor.every((v) => v === 255)).toBe(true);
+  });
+
+  test("letterbox pads with white, center-crop fills the square", async () => {
+    const wide = solidPhoto(400, 100, "rgb(0, 0, 255)");
+    const letterboxed = await decode(wide, { fitMode: "letterbox" });
+    expect(pixel(letterboxed, 112, 5)).toEqual([255, 255, 255]);
+    expect(pixel(letterboxed, 112, 112)).toEqual([0, 0, 255]);
+    const cropped = await decode(wide, { fitMode: "center-crop" });
+    expect(pixel(cropped, 112, 5)).toEqual([0, 0, 255]);
+  });
+
+  test("EXIF orientation is honoured", async () => {
+    // Red on the left, blue on the right; orientation 6 means "rotate 90° clockwise to display": red on top.
+    const photo = twoColourPhoto("rgb(255, 0, 0)", "rgb(0, 0, 255)");
+    const upright = await decode(photo, { fitMode: "squash" });
+    expect(pixel(upright, 20, 112)).toEqual([254, 0, 0]);
+    const rotated = await decode(withExifOrientation(photo, 6), { fitMode: "squash" });
+    expect(pixel(rotated, 112, 20)).toEqual([254, 0, 0]);
+    expect(pixel(rotated, 112, 200)).toEqual([0, 0, 254]);
+  });
+
+  test("a truncated JPEG is refused, not decoded with blank rows", async () => {
+    const error = await rejection(decode(truncated(twoColourPhoto("red", "blue"))));
+    expect([error.status, error.code, error.message]).toEqual([422, "INVALID_IMAGE", "not a decodable image: the jpeg file is truncated"]);
+  });
+
+  test("bytes that are no image are 415", async () => {
+    const error = await rejection(decode(new TextEncoder().encode("GIF89a or text")));
+    expect([error.status, error.code]).toEqual([415, "UNSUPPORTED_MEDIA_TYPE"]);
+  });
+
+  test("a corrupt image with a whole structure is 422", async () => {
+    const png = solidPhoto(30, 30, "red");
+    const corrupt = png.slice();
+    corrupt.fill(7, 40, png.length - 12); // keep signature, IHDR and IEND; ruin the pixel data
+    const error = await rejection(decode(corrupt));
+    expect([error.status, error.code]).toEqual([422, "INVALID_IMAGE"]);
+  });
+
+  test("more pixels than the limit is refused before decoding (decompression bombs)", async () => {
+    const error = await rejection(decode(solidPhoto(100, 100, "red"), { maxPixels: 9_999 }));
+    expect([error.status, error.code, error.details]).toEqual([
+      422,
+      "IMAGE_TOO_LARGE",
+      { width: 100, height: 100, maxPixels: 9_999 },
+    ]);
+  });
+
+  test.skipIf(!requireFashionPhotos("decoding a real catalogue photo"))("a real 224x224 catalogue photo decodes as it is", async () => {
+    const bytes = new Uint8Array(readFileSync(join(FASHION_DIR, "10000.jpg")));
+    const tensor = await decode(bytes);
+    expect(tensor.every((v) => v >= 0 && v <= 255)).toBe(true);
+    expect(pixel(tensor, 0, 0)).toEqual([255, 255, 255]); // the white studio background
+  });
+});

@@ -1,0 +1,157 @@
+import { describe, expect, test } from "bun:test";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { StoreError, VectorStore } from "../../src/store/vector-store.ts";
+import { tempDir } from "../helpers/environment.ts";
+
+const DIMENSIONS = 8;
+const PIPELINE = "test-pipeline/v1";
+
+function unit(index: number, weight = 1): Float32Array {
+  const vector = new Float32Array(DIMENSIONS);
+  vector[index % DIMENSIONS] = weight;
+  vector[(index + 1) % DIMENSIONS] = 1 - weight;
+  const norm = Math.hypot(...vector);
+  return vector.map((v) => v / norm);
+}
+
+/** A vector of its own for every id. */
+function distinct(id: number): Float32Array {
+  const vector = Float32Array.from({ length: DIMENSIONS }, (_, k) => Math.abs(Math.sin(id * (k + 1.3))));
+  const norm = Math.hypot(...vector);
+  return vector.map((v) => v / norm);
+}
+
+const openStore = (dataDir: string, pipeline = PIPELINE) =>
+  VectorStore.open({ dataDir, dimensions: DIMENSIONS, pipeline });
+
+describe("VectorStore", () => {
+  test("stores, finds nearest first, lists ascending and deletes", async () => {
+    await using dir = await tempDir();
+    const store = await openStore(dir.path);
+    await Promise.all([store.put(30, unit(0)), store.put(10, unit(0, 0.9)), store.put(20, unit(3))]);
+    expect(store.count).toBe(3);
+    expect(store.listIds(0, 10)).toEqual({ ids: [10, 20, 30], total: 3 });
+    expect(store.listIds(1, 1)).toEqual({ ids: [20], total: 3 });
+    expect(store.search(unit(0), 2).map((n) => n.id)).toEqual([30, 10]);
+    expect(store.search(unit(0), 1)[0]!.distance).toBe(0);
+    expect(await store.delete(30)).toEqual({ applied: true, existed: true });
+    expect(await store.delete(30)).toEqual({ applied: true, existed: false });
+    expect(store.has(30)).toBe(false);
+    expect(store.search(unit(0), 5).map((n) => n.id)).toEqual([10, 20]);
+    await store.close();
+  });
+
+  test("a product never has two vectors: put replaces", async () => {
+    await using dir = await tempDir();
+    const store = await openStore(dir.path);
+    await store.put(1, unit(0));
+    await store.put(1, unit(4));
+    await Promise.all([store.put(1, unit(5)), store.put(1, unit(5))]);
+    expect(store.count).toBe(1);
+    expect(store.search(unit(5), 10)).toEqual([{ id: 1, distance: 0 }]);
+    await store.close();
+  });
+
+  test("reopening gives back every vector, memory-mapped, and stays writable", async () => {
+    await using dir = await tempDir();
+    const first = await openStore(dir.path);
+    for (let id = 1; id <= 50; id++) await first.put(id, distinct(id));
+    await first.delete(7);
+    await first.close();
+
+    const second = await openStore(dir.path);
+    expect(second.listIds(0, 100).total).toBe(49);
+    expect(second.has(7)).toBe(false);
+    expect([...second.vectorOf(12)!]).toEqual([...distinct(12)]);
+    expect(second.search(distinct(12), 1)[0]).toEqual({ id: 12, distance: 0 });
+    await second.put(100, unit(2));
+    await second.close();
+
+    const third = await openStore(dir.path);
+    expect(third.count).toBe(50);
+    expect(third.has(100)).toBe(true);
+    await third.close();
+  });
+
+  test("changes made together are saved together, and each settles once durable", async () => {
+    await using dir = await tempDir();
+    const store = await openStore(dir.path);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => store.put(i + 1, unit(i))));
+    const manifest = JSON.parse(await readFile(join(dir.path, "manifest.json"), "utf8"));
+    expect(manifest.count).toBe(40);
+    expect(manifest.generation).toBeLessThan(40);
+    expect((await readdir(dir.path)).sort()).toEqual(
+      [`index-${String(manifest.generation).padStart(8, "0")}.usearch`, "manifest.json", `vectors-${String(manifest.generation).padStart(8, "0")}.bin`].sort(),
+    );
+    await store.close();
+  });
+
+  test("a change requested earlier never overwrites one requested later", async () => {
+    await using dir = await tempDir();
+    const store = await openStore(dir.path);
+    const early = store.takeSequence();
+    const late = store.takeSequence();
+    expect(await store.delete(5, late)).toEqual({ applied: true, existed: false });
+    expect(await store.put(5, unit(1), early)).toEqual({ applied: false });
+    expect(store.has(5)).toBe(false);
+    const later = store.takeSequence();
+    expect(await store.put(5, unit(1), later)).toEqual({ applied: true });
+    expect(store.has(5)).toBe(true);
+    await store.close();
+  });
+
+  test("files left by a save that crashed before its manifest are ignored and removed", async () => {
+    await using dir = await tempDir();
+    const store = await openStore(dir.path);
+    await store.put(1, unit(1));
+    await store.close();
+    await writeFile(join(dir.path, "vectors-00000099.bin"), "half written");
+    await writeFile(join(dir.path, "index-00000099.usearch"), "half written");
+    await writeFile(join(dir.path, "manifest.json.abc.tmp"), "{");
+    const reopened = await openStore(dir.path);
+    expect(reopened.listIds(0, 10)).toEqual({ ids: [1], total: 1 });
+    expect((await readdir(dir.path)).filter((name) => name.includes("99") || name.endsWith(".tmp"))).toEqual([]);
+    await reopened.close();
+  });
+
+  test("a lost or damaged graph file is rebuilt from the vectors", async () => {
+    await using dir = await tempDir();
+    const store = await openStore(dir.path);
+    await Promise.all([store.put(1, unit(1)), store.put(2, unit(2))]);
+    await store.close();
+    const indexFile = (await readdir(dir.path)).find((name) => name.endsWith(".usearch"))!;
+    await writeFile(join(dir.path, indexFile), "garbage");
+    const reopened = await openStore(dir.path);
+    expect(reopened.search(unit(2), 1)).toEqual([{ id: 2, distance: 0 }]);
+    await reopened.close();
+  });
+
+  test("a damaged vectors file is reported, not silently used", async () => {
+    await using dir = await tempDir();
+    const store = await openStore(dir.path);
+    await store.put(1, unit(1));
+    await store.close();
+    const vectorsFile = join(dir.path, (await readdir(dir.path)).find((name) => name.endsWith(".bin"))!);
+    const bytes = await readFile(vectorsFile);
+    bytes[bytes.length - 1] ^= 0xff;
+    await writeFile(vectorsFile, bytes);
+    expect(openStore(dir.path)).rejects.toThrow(/is corrupt \(checksum\)/);
+  });
+
+  test("vectors made by another pipeline are never mixed in", async () => {
+    await using dir = await tempDir();
+    const store = await openStore(dir.path);
+    await store.put(1, unit(1));
+    await store.close();
+    expect(openStore(dir.path, "another-pipeline/v2")).rejects.toThrow(StoreError);
+  });
+
+  test("refuses a vector of the wrong size and changes after close", async () => {
+    await using dir = await tempDir();
+    const store = await openStore(dir.path);
+    expect(store.put(1, new Float32Array(3))).rejects.toThrow(/3 dimensions/);
+    await store.close();
+    expect(store.put(1, unit(1))).rejects.toThrow(/closed/);
+  });
+});
