@@ -2,16 +2,16 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AppError } from "../../src/errors.ts";
-import { decodeToModelInput, isComplete, sniffFormat } from "../../src/inference/image-decoder.ts";
+import { type DecodeOptions, decodeToModelInput, isComplete, sniffFormat } from "../../src/inference/image-decoder.ts";
 import { INPUT_FLOATS } from "../../src/inference/model-session.ts";
 import { FASHION_DIR } from "../helpers/catalog-server.ts";
 import { requireFashionPhotos } from "../helpers/environment.ts";
 import { solidPhoto, truncated, twoColourPhoto, withExifOrientation } from "../helpers/images.ts";
 
-const options = { fitMode: "center-crop" as const, maxPixels: 50_000_000 };
+const options: DecodeOptions = { fitMode: "center-crop", maxPixels: 50_000_000 };
 const PLANE = 224 * 224;
 
-async function decode(bytes: Uint8Array, overrides: Partial<typeof options> = {}): Promise<Float32Array> {
+async function decode(bytes: Uint8Array, overrides: Partial<DecodeOptions> = {}): Promise<Float32Array> {
   const out = new Float32Array(INPUT_FLOATS);
   await decodeToModelInput(bytes, { ...options, ...overrides }, out);
   return out;

@@ -134,7 +134,7 @@ describe("VectorStore", () => {
     await store.close();
     const vectorsFile = join(dir.path, (await readdir(dir.path)).find((name) => name.endsWith(".bin"))!);
     const bytes = await readFile(vectorsFile);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes[bytes.length - 1]! ^= 0xff;
     await writeFile(vectorsFile, bytes);
     expect(openStore(dir.path)).rejects.toThrow(/is corrupt \(checksum\)/);
   });
