@@ -1,19 +1,22 @@
-// The vector store: one embedding per product id, searched through a USearch index, kept on disk so that any crash
-// leaves the last good state.
+// The vector store: one embedding per product id, searched through a USearch index, kept on disk so that a crash
+// at any moment leaves every acknowledged change and nothing half-written.
 //
-// On disk (DATA_DIR):
-//   manifest.json          which generation is current, the pipeline that made its vectors, a checksum
-//   vectors-<gen>.bin      the ids and vectors (USearch's JS binding can neither list keys nor return a vector)
-//   index-<gen>.usearch    the USearch graph over the same vectors, memory-mapped when opened
-// A save writes a new generation's files, fsyncs them, then atomically renames a new manifest into place; only
-// then are the older generation's files removed. The manifest is the commit point.
+// On disk (DATA_DIR), for snapshot number N:
+//   manifest.json          the current snapshot N, the pipeline that made its vectors, a checksum
+//   vectors-N.bin          the ids and vectors (USearch's JS binding can neither list keys nor return a vector)
+//   index-N.usearch        the USearch graph over the same vectors, memory-mapped when opened
+//   journal-M.log (M >= N) changes made after snapshot N, in order
+// A change is durable once its journal record is fsynced. Every so often (and at close) the whole state is written
+// as snapshot M: its files are fsynced, then a new manifest is atomically renamed into place, and only then are older
+// files removed. Opening loads the manifest's snapshot and replays the journals from N on.
 //
-// One writer: every change goes through this object on the event loop. Changes made while a save is running are
-// saved together by the next one (group commit), and each change's promise settles when it is durable.
+// One writer: changes apply in memory at once, on the event loop, and reach disk through one loop that writes
+// whatever has gathered since its last write (group commit); each change's promise settles when it is durable.
 import { randomUUID } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Index, MetricKind, ScalarKind } from "usearch";
+import { fsyncPath, JournalWriter, type JournalRecord, readJournal } from "./journal.ts";
 
 export const MAX_PRODUCT_ID = 2 ** 31 - 1;
 
@@ -27,6 +30,8 @@ export interface StoreOptions {
   dimensions: number;
   /** Names the preprocessing + model + normalisation that made the vectors; vectors of two pipelines never mix. */
   pipeline: string;
+  /** Journal records after which the whole state is written as a new snapshot. */
+  snapshotAfter?: number;
 }
 
 interface Manifest {
@@ -34,7 +39,7 @@ interface Manifest {
   pipeline: string;
   dimensions: number;
   metric: "l2sq";
-  generation: number;
+  snapshot: number;
   count: number;
   vectors: string;
   index: string;
@@ -52,66 +57,38 @@ export class StoreError extends Error {
   override name = "StoreError";
 }
 
+const fileNames = (snapshot: number) => {
+  const suffix = String(snapshot).padStart(8, "0");
+  return { vectors: `vectors-${suffix}.bin`, index: `index-${suffix}.usearch`, journal: `journal-${suffix}.log` };
+};
+
 export class VectorStore {
-  readonly #options: StoreOptions;
+  readonly #options: StoreOptions & { snapshotAfter: number };
   readonly #vectors = new Map<number, Float32Array>();
   #index: Index;
-  #indexIsView: boolean;
-  #indexPath: string | null;
-  #generation: number;
+  /** Set while the index is a read-only memory map of this file. */
+  #viewedIndexPath: string | null = null;
+  #snapshot = 0;
+  #journal!: JournalWriter;
+  #journalNumber = 0;
+  #recordsSinceSnapshot = 0;
   #sortedIds: number[] | null = null;
   /** Highest request sequence applied per product, so a slow older change never overwrites a newer one. */
   readonly #appliedSequence = new Map<number, number>();
   #nextSequence = 1;
-  #waitingForSave: { resolve: () => void; reject: (error: unknown) => void }[] = [];
-  #saving: Promise<void> | null = null;
+  #unwritten: { record: JournalRecord; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  #writing: Promise<void> | null = null;
   #closed = false;
 
-  private constructor(options: StoreOptions, index: Index, indexIsView: boolean, indexPath: string | null, generation: number) {
-    this.#options = options;
-    this.#index = index;
-    this.#indexIsView = indexIsView;
-    this.#indexPath = indexPath;
-    this.#generation = generation;
+  private constructor(options: StoreOptions) {
+    this.#options = { snapshotAfter: 2000, ...options };
+    this.#index = newIndex(options.dimensions);
   }
 
   static async open(options: StoreOptions): Promise<VectorStore> {
     await mkdir(options.dataDir, { recursive: true });
-    const manifest = await readManifest(options.dataDir);
-    if (!manifest) {
-      await removeFilesExcept(options.dataDir, new Set());
-      return new VectorStore(options, newIndex(options.dimensions), false, null, 0);
-    }
-    if (manifest.pipeline !== options.pipeline || manifest.dimensions !== options.dimensions) {
-      throw new StoreError(
-        `the index in ${options.dataDir} was made by pipeline ${manifest.pipeline} (${manifest.dimensions}-d); ` +
-          `this build uses ${options.pipeline} (${options.dimensions}-d)`,
-      );
-    }
-    const vectorsPath = join(options.dataDir, manifest.vectors);
-    const file = new Uint8Array(await readFile(vectorsPath));
-    if (Bun.hash.crc32(file) !== manifest.vectorsCrc32) throw new StoreError(`${vectorsPath} is corrupt (checksum)`);
-    const { ids, vectors } = decodeVectors(file, options.dimensions);
-
-    const indexPath = join(options.dataDir, manifest.index);
-    let index = newIndex(options.dimensions);
-    let indexIsView = false;
-    try {
-      index.view(indexPath);
-      indexIsView = index.size() === ids.length;
-    } catch {
-      // A missing or unreadable graph is rebuilt from the vectors below.
-    }
-    if (!indexIsView && ids.length > 0) {
-      index = newIndex(options.dimensions);
-      index.add(BigUint64Array.from(ids, BigInt), vectors);
-    }
-
-    const store = new VectorStore(options, index, indexIsView, indexIsView ? indexPath : null, manifest.generation);
-    ids.forEach((id, i) =>
-      store.#vectors.set(id, vectors.subarray(i * options.dimensions, (i + 1) * options.dimensions)),
-    );
-    await removeFilesExcept(options.dataDir, new Set([manifest.vectors, manifest.index]));
+    const store = new VectorStore(options);
+    await store.#load();
     return store;
   }
 
@@ -166,12 +143,9 @@ export class VectorStore {
       throw new StoreError(`vector has ${vector.length} dimensions, the index ${this.#options.dimensions}`);
     }
     if (!this.#claim(id, sequence)) return { applied: false };
-    this.#ensureWritable();
-    if (this.#vectors.has(id)) this.#index.remove(BigInt(id));
-    this.#index.add(BigInt(id), vector);
-    if (!this.#vectors.has(id)) this.#sortedIds = null;
-    this.#vectors.set(id, vector);
-    await this.#saveSoon();
+    const record: JournalRecord = { op: "put", id, vector };
+    this.#apply(record);
+    await this.#writeSoon(record);
     return { applied: true };
   }
 
@@ -179,18 +153,19 @@ export class VectorStore {
   async delete(id: number, sequence = this.takeSequence()): Promise<{ applied: boolean; existed: boolean }> {
     if (!this.#claim(id, sequence)) return { applied: false, existed: this.#vectors.has(id) };
     if (!this.#vectors.has(id)) return { applied: true, existed: false };
-    this.#ensureWritable();
-    this.#index.remove(BigInt(id));
-    this.#vectors.delete(id);
-    this.#sortedIds = null;
-    await this.#saveSoon();
+    const record: JournalRecord = { op: "delete", id };
+    this.#apply(record);
+    await this.#writeSoon(record);
     return { applied: true, existed: true };
   }
 
-  /** Waits for pending saves; later changes are refused. */
+  /** Waits for pending writes, writes a final snapshot so the next start replays nothing, and refuses later changes. */
   async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
-    while (this.#saving) await this.#saving.catch(() => {});
+    while (this.#writing) await this.#writing;
+    if (this.#recordsSinceSnapshot > 0) await this.#writeSnapshot();
+    await this.#journal.close();
   }
 
   #claim(id: number, sequence: number): boolean {
@@ -200,59 +175,80 @@ export class VectorStore {
     return true;
   }
 
-  /** A memory-mapped index is read-only; the first change copies it into memory. */
-  #ensureWritable(): void {
-    if (!this.#indexIsView) return;
-    const index = newIndex(this.#options.dimensions);
-    index.load(this.#indexPath!);
-    this.#index = index;
-    this.#indexIsView = false;
+  #apply(record: JournalRecord): void {
+    this.#ensureWritable();
+    const existed = this.#vectors.has(record.id);
+    if (existed) this.#index.remove(BigInt(record.id));
+    if (record.op === "put") {
+      this.#index.add(BigInt(record.id), record.vector);
+      this.#vectors.set(record.id, record.vector);
+    } else {
+      this.#vectors.delete(record.id);
+    }
+    if (existed !== (record.op === "put")) this.#sortedIds = null;
   }
 
-  #saveSoon(): Promise<void> {
-    const durable = new Promise<void>((resolve, reject) => this.#waitingForSave.push({ resolve, reject }));
-    this.#saving ??= this.#saveWhileWaiting();
+  /** A memory-mapped index is read-only; the first change copies it into memory. */
+  #ensureWritable(): void {
+    if (!this.#viewedIndexPath) return;
+    const index = newIndex(this.#options.dimensions);
+    index.load(this.#viewedIndexPath);
+    this.#index = index;
+    this.#viewedIndexPath = null;
+  }
+
+  #writeSoon(record: JournalRecord): Promise<void> {
+    const durable = new Promise<void>((resolve, reject) => this.#unwritten.push({ record, resolve, reject }));
+    this.#writing ??= this.#writeLoop();
     return durable;
   }
 
-  async #saveWhileWaiting(): Promise<void> {
-    // Let the other changes of this event-loop turn join this save.
+  async #writeLoop(): Promise<void> {
+    // Let the other changes of this event-loop turn join the first write.
     await new Promise((resolve) => setImmediate(resolve));
     try {
-      while (this.#waitingForSave.length > 0) {
-        const waiting = this.#waitingForSave.splice(0);
+      while (this.#unwritten.length > 0) {
+        const batch = this.#unwritten.splice(0);
         try {
-          await this.#saveGeneration();
-          for (const waiter of waiting) waiter.resolve();
+          await this.#journal.append(batch.map((item) => item.record));
+          this.#recordsSinceSnapshot += batch.length;
+          for (const item of batch) item.resolve();
         } catch (error) {
-          for (const waiter of waiting) waiter.reject(error);
+          for (const item of batch) item.reject(error);
+        }
+        if (this.#recordsSinceSnapshot >= this.#options.snapshotAfter) {
+          await this.#writeSnapshot().catch((error) => console.error("snapshot failed; the journal keeps every change:", error));
         }
       }
     } finally {
-      this.#saving = null;
+      this.#writing = null;
     }
   }
 
-  async #saveGeneration(): Promise<void> {
+  /** Writes the whole state as snapshot M and starts journal M for the changes after it. */
+  async #writeSnapshot(): Promise<void> {
     const dir = this.#options.dataDir;
-    const generation = this.#generation + 1;
-    const suffix = `${String(generation).padStart(8, "0")}`;
-    const names = { vectors: `vectors-${suffix}.bin`, index: `index-${suffix}.usearch` };
+    const snapshot = this.#journalNumber + 1;
+    const names = fileNames(snapshot);
 
-    // Snapshot synchronously, so changes arriving during the writes below belong to the next generation.
+    // Capture synchronously: changes from here on go to the new journal, which replay applies after this snapshot.
     const ids = [...this.#vectors.keys()];
     const vectorsFile = encodeVectors(ids, this.#vectors, this.#options.dimensions);
-    const indexPath = join(dir, names.index);
-    this.#index.save(indexPath);
+    this.#index.save(join(dir, names.index));
+    const previousJournal = this.#journal;
+    this.#journal = await JournalWriter.create(join(dir, names.journal));
+    this.#journalNumber = snapshot;
+    this.#recordsSinceSnapshot = 0;
+    await previousJournal?.close();
 
     await writeDurably(join(dir, names.vectors), vectorsFile);
-    await fsyncFile(indexPath);
+    await fsyncPath(join(dir, names.index));
     const manifest: Manifest = {
       format: FORMAT_VERSION,
       pipeline: this.#options.pipeline,
       dimensions: this.#options.dimensions,
       metric: "l2sq",
-      generation,
+      snapshot,
       count: ids.length,
       vectors: names.vectors,
       index: names.index,
@@ -262,9 +258,65 @@ export class VectorStore {
     const manifestTemp = join(dir, `${MANIFEST}.${randomUUID()}.tmp`);
     await writeDurably(manifestTemp, new TextEncoder().encode(JSON.stringify(manifest, null, 2)));
     await rename(manifestTemp, join(dir, MANIFEST));
-    await fsyncFile(dir);
-    this.#generation = generation;
-    await removeFilesExcept(dir, new Set([names.vectors, names.index]));
+    await fsyncPath(dir);
+    this.#snapshot = snapshot;
+    await removeStaleFiles(dir, snapshot);
+  }
+
+  async #load(): Promise<void> {
+    const { dataDir: dir, dimensions, pipeline } = this.#options;
+    const manifest = await readManifest(dir);
+    if (manifest) {
+      if (manifest.pipeline !== pipeline || manifest.dimensions !== dimensions) {
+        throw new StoreError(
+          `the index in ${dir} was made by pipeline ${manifest.pipeline} (${manifest.dimensions}-d); ` +
+            `this build uses ${pipeline} (${dimensions}-d)`,
+        );
+      }
+      this.#snapshot = manifest.snapshot;
+      this.#loadSnapshot(manifest, await readFile(join(dir, manifest.vectors)));
+    }
+    const journals = (await readdir(dir))
+      .map((name) => /^journal-(\d+)\.log$/.exec(name))
+      .filter((match) => match !== null && Number(match[1]) >= this.#snapshot)
+      .map((match) => ({ name: match![0], number: Number(match![1]) }))
+      .sort((a, b) => a.number - b.number);
+    let replayed = 0;
+    for (const journal of journals) {
+      for (const record of await readJournal(join(dir, journal.name), dimensions)) {
+        this.#apply(record);
+        replayed++;
+      }
+    }
+    this.#journalNumber = Math.max(this.#snapshot, ...journals.map((journal) => journal.number));
+    if (replayed > 0 || !manifest) {
+      // Start from a clean snapshot: the replayed journals may end in a torn record that must not be appended to.
+      await this.#writeSnapshot();
+    } else {
+      this.#journal = await JournalWriter.create(join(dir, fileNames(this.#journalNumber).journal));
+      await removeStaleFiles(dir, this.#snapshot);
+    }
+  }
+
+  #loadSnapshot(manifest: Manifest, file: Uint8Array): void {
+    const { dataDir: dir, dimensions } = this.#options;
+    if (Bun.hash.crc32(file) !== manifest.vectorsCrc32) {
+      throw new StoreError(`${join(dir, manifest.vectors)} is corrupt (checksum)`);
+    }
+    const { ids, vectors } = decodeVectors(file, dimensions);
+    ids.forEach((id, i) => this.#vectors.set(id, vectors.subarray(i * dimensions, (i + 1) * dimensions)));
+    const indexPath = join(dir, manifest.index);
+    try {
+      this.#index.view(indexPath);
+      if (this.#index.size() === ids.length) {
+        this.#viewedIndexPath = indexPath;
+        return;
+      }
+    } catch {
+      // A missing or unreadable graph is rebuilt from the vectors below.
+    }
+    this.#index = newIndex(dimensions);
+    if (ids.length > 0) this.#index.add(BigUint64Array.from(ids, BigInt), vectors);
   }
 }
 
@@ -316,7 +368,7 @@ function decodeVectors(bytes: Uint8Array, dimensions: number): { ids: Uint32Arra
   ) {
     throw new StoreError("the vectors file does not match its manifest");
   }
-  // Copy to an aligned buffer of our own; the views below share it.
+  // Typed-array views need 4-byte alignment; a pooled read buffer may not have it.
   const own = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
   return {
     ids: new Uint32Array(own.buffer, own.byteOffset + HEADER_BYTES, count),
@@ -334,19 +386,13 @@ async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
   }
 }
 
-async function fsyncFile(path: string): Promise<void> {
-  const file = await open(path, "r");
-  try {
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-}
-
-/** Removes earlier generations and files left by a save that crashed before its manifest. */
-async function removeFilesExcept(dir: string, keep: Set<string>): Promise<void> {
+/** Removes older snapshots and journals, and files left by a snapshot that crashed before its manifest. */
+async function removeStaleFiles(dir: string, snapshot: number): Promise<void> {
   for (const name of await readdir(dir)) {
-    const ours = /^(vectors-\d+\.bin|index-\d+\.usearch|manifest\.json\..+\.tmp)$/.test(name);
-    if (ours && !keep.has(name)) await rm(join(dir, name), { force: true });
+    const numbered = /^(?:vectors|index|journal)-(\d+)\.(?:bin|usearch|log)$/.exec(name);
+    const stale = numbered
+      ? Number(numbered[1]) < snapshot || (Number(numbered[1]) > snapshot && !name.startsWith("journal-"))
+      : /^manifest\.json\..+\.tmp$/.test(name);
+    if (stale) await rm(join(dir, name), { force: true });
   }
 }

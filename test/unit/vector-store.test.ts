@@ -74,17 +74,46 @@ describe("VectorStore", () => {
     await third.close();
   });
 
-  test("changes made together are saved together, and each settles once durable", async () => {
+  test("every acknowledged change survives a crash (no close), through the journal", async () => {
+    await using dir = await tempDir();
+    const crashed = await openStore(dir.path);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => crashed.put(i + 1, distinct(i + 1))));
+    await crashed.delete(3);
+    // No close(): as if the process died right after the changes were acknowledged.
+    const reopened = await openStore(dir.path);
+    expect(reopened.count).toBe(39);
+    expect(reopened.has(3)).toBe(false);
+    expect(reopened.search(distinct(17), 1)).toEqual([{ id: 17, distance: 0 }]);
+    await reopened.close();
+  });
+
+  test("a record torn by a crash mid-write is ignored; the records before it are kept", async () => {
     await using dir = await tempDir();
     const store = await openStore(dir.path);
-    await Promise.all(Array.from({ length: 40 }, (_, i) => store.put(i + 1, unit(i))));
+    await store.put(1, distinct(1));
+    await store.put(2, distinct(2));
+    const journal = join(dir.path, (await readdir(dir.path)).find((name) => name.startsWith("journal-"))!);
+    const bytes = await readFile(journal);
+    await writeFile(journal, bytes.subarray(0, bytes.length - 10)); // the second record loses its tail
+    const reopened = await openStore(dir.path);
+    expect(reopened.listIds(0, 10)).toEqual({ ids: [1], total: 1 });
+    await reopened.close();
+  });
+
+  test("snapshots replace the journal as it grows, and old files are removed", async () => {
+    await using dir = await tempDir();
+    const store = await VectorStore.open({ dataDir: dir.path, dimensions: DIMENSIONS, pipeline: PIPELINE, snapshotAfter: 10 });
+    for (let id = 1; id <= 35; id++) await store.put(id, distinct(id));
     const manifest = JSON.parse(await readFile(join(dir.path, "manifest.json"), "utf8"));
-    expect(manifest.count).toBe(40);
-    expect(manifest.generation).toBeLessThan(40);
+    expect(manifest.count).toBeGreaterThanOrEqual(30);
+    const suffix = String(manifest.snapshot).padStart(8, "0");
     expect((await readdir(dir.path)).sort()).toEqual(
-      [`index-${String(manifest.generation).padStart(8, "0")}.usearch`, "manifest.json", `vectors-${String(manifest.generation).padStart(8, "0")}.bin`].sort(),
+      [`index-${suffix}.usearch`, `journal-${suffix}.log`, "manifest.json", `vectors-${suffix}.bin`],
     );
     await store.close();
+    const reopened = await openStore(dir.path);
+    expect(reopened.count).toBe(35);
+    await reopened.close();
   });
 
   test("a change requested earlier never overwrites one requested later", async () => {
@@ -108,10 +137,11 @@ describe("VectorStore", () => {
     await store.close();
     await writeFile(join(dir.path, "vectors-00000099.bin"), "half written");
     await writeFile(join(dir.path, "index-00000099.usearch"), "half written");
+    await writeFile(join(dir.path, "vectors-00000000.bin"), "an old snapshot");
     await writeFile(join(dir.path, "manifest.json.abc.tmp"), "{");
     const reopened = await openStore(dir.path);
     expect(reopened.listIds(0, 10)).toEqual({ ids: [1], total: 1 });
-    expect((await readdir(dir.path)).filter((name) => name.includes("99") || name.endsWith(".tmp"))).toEqual([]);
+    expect((await readdir(dir.path)).filter((name) => /99|00000000|\.tmp$/.test(name))).toEqual([]);
     await reopened.close();
   });
 
