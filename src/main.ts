@@ -3,7 +3,7 @@
 import packageJson from "../package.json" with { type: "json" };
 import { createApp } from "./app.ts";
 import { ConfigError, parseConfig } from "./config.ts";
-import { createServices, ServiceSlot } from "./services.ts";
+import { createServices, type Services, ServiceSlot } from "./services.ts";
 
 const SHUTDOWN_GRACE_MS = 20_000;
 
@@ -27,25 +27,28 @@ async function main(): Promise<void> {
   });
   log(`listening on http://${server.hostname}:${server.port} (catalogue: ${describeCatalog(config)})`);
 
-  const started = performance.now();
-  const loaded = await createServices(config);
-  services.fill(loaded);
-  log(
-    `ready in ${Math.round(performance.now() - started)} ms: ${loaded.store.count} embeddings in ${config.dataDir}, ` +
-      `${loaded.embedder.backend} inference`,
-  );
-
+  let loaded: Services | null = null;
   const stop = async (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
     log(`${signal}: finishing running tasks (up to ${SHUTDOWN_GRACE_MS / 1000} s), then saving`);
-    await server.stop();
-    await loaded.close(SHUTDOWN_GRACE_MS);
+    // In-flight requests finish; an idle keep-alive connection must not hold the shutdown up.
+    await Promise.race([server.stop(), Bun.sleep(5_000)]);
+    void server.stop(true);
+    await loaded?.close(SHUTDOWN_GRACE_MS);
     log("stopped cleanly");
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+
+  const started = performance.now();
+  loaded = await createServices(config);
+  services.fill(loaded);
+  log(
+    `ready in ${Math.round(performance.now() - started)} ms: ${loaded.store.count} embeddings in ${config.dataDir}, ` +
+      `${loaded.embedder.backend} inference`,
+  );
 }
 
 function describeCatalog(config: ReturnType<typeof parseConfig>): string {
