@@ -24,7 +24,8 @@ export function createApp(deps: AppDeps) {
   app.notFound(handleNotFound);
 
   app.use(async function refuseWhileShuttingDown(c, next) {
-    if (deps.isShuttingDown?.()) {
+    // Liveness stays truthful while in-flight work finishes.
+    if (deps.isShuttingDown?.() && c.req.path !== "/health") {
       c.header("Connection", "close");
       throw new AppError("SHUTTING_DOWN", 503, "the service is shutting down");
     }

@@ -11,7 +11,7 @@ export function errorBody(code: ErrorCode, message: string, details?: unknown) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 
-function describeIssues(error: ZodError): { message: string; details: { field: string; message: string }[] } {
+export function describeIssues(error: ZodError): { message: string; details: { field: string; message: string }[] } {
   const details = error.issues.map((issue) => ({
     field: issue.path.length > 0 ? issue.path.join(".") : "body",
     message: issue.message,

@@ -13,14 +13,34 @@ export const ErrorEnvelope = z
   })
   .openapi("Error");
 
-export const ProductId = z.coerce
-  .number({ error: "must be a positive integer" })
-  .int({ error: "must be a positive integer" })
-  .min(1, { error: "must be a positive integer" })
-  .max(MAX_PRODUCT_ID, { error: `must be at most ${MAX_PRODUCT_ID}` });
+/**
+ * A whole number from a path or query string: digits only, so "0x10", "1e3", "1.0" and "" are refused rather than
+ * read as some other number.
+ */
+export function wholeNumber(options: { min: number; max: number; error?: string }) {
+  const error = options.error ?? `must be a whole number from ${options.min} to ${options.max}`;
+  return z
+    .string()
+    .regex(/^\d{1,16}$/, { error })
+    .transform(Number)
+    .pipe(z.number().min(options.min, { error }).max(options.max, { error }))
+    .openapi({ type: "integer", minimum: options.min, maximum: options.max });
+}
+
+/** A decimal number from a query string, e.g. "0.8" or ".8"; like wholeNumber, nothing else is read as a number. */
+export function decimalNumber(options: { min: number; max: number }) {
+  const error = `must be a number from ${options.min} to ${options.max}`;
+  return z
+    .string()
+    .regex(/^(\d{1,16}(\.\d{0,16})?|\.\d{1,16})$/, { error })
+    .transform(Number)
+    .pipe(z.number().min(options.min, { error }).max(options.max, { error }))
+    .openapi({ type: "number", minimum: options.min, maximum: options.max });
+}
 
 export const ProductIdParam = z.object({
-  product_id: ProductId.openapi({ param: { name: "product_id", in: "path" }, example: 20 }),
+  product_id: wholeNumber({ min: 1, max: MAX_PRODUCT_ID, error: `must be a positive integer up to ${MAX_PRODUCT_ID}` })
+    .openapi({ param: { name: "product_id", in: "path" }, example: 20 }),
 });
 
 /** Ids in a JSON body: numbers, not strings. */

@@ -11,6 +11,8 @@ export type ImageFormat = "jpeg" | "png" | "webp";
 export interface DecodeOptions {
   fitMode: FitMode;
   maxPixels: number;
+  /** The resize filter (the canvas's imageSmoothingQuality); default "high". Photos drawn 1:1 are copied unchanged. */
+  smoothing?: "low" | "medium" | "high";
 }
 
 export function sniffFormat(bytes: Uint8Array): ImageFormat | null {
@@ -26,7 +28,7 @@ export function isComplete(bytes: Uint8Array, format: ImageFormat): boolean {
     case "jpeg":
       return jpegHasEndMarker(bytes);
     case "png":
-      return ascii(bytes, bytes.length - 8, 4) === "IEND";
+      return pngHasEndChunk(bytes);
     case "webp": {
       const riffSize = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
       return bytes.length >= riffSize + 8;
@@ -75,7 +77,7 @@ export async function decodeToModelInput(
   const canvas = createCanvas(size, size);
   const context = canvas.getContext("2d");
   context.imageSmoothingEnabled = true;
-  context.imageSmoothingQuality = "high";
+  context.imageSmoothingQuality = options.smoothing ?? "high";
   const { source, target } = placePhoto(image.width, image.height, options.fitMode, size);
   context.drawImage(
     image,
@@ -118,6 +120,17 @@ function jpegHasEndMarker(bytes: Uint8Array): boolean {
         }
       }
     }
+  }
+  return false;
+}
+
+/** Walks the PNG's chunks up to IEND; data after it is allowed, a file cut off before it is truncated. */
+function pngHasEndChunk(bytes: Uint8Array): boolean {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let offset = 8; offset + 12 <= bytes.length; ) {
+    const length = view.getUint32(offset);
+    if (ascii(bytes, offset + 4, 4) === "IEND") return true;
+    offset += 12 + length;
   }
   return false;
 }

@@ -48,6 +48,11 @@ describe("sniffFormat and isComplete", () => {
     expect(isComplete(new Uint8Array([...jpeg, 1, 2, 3, 0xff, 0xd8]), "jpeg")).toBe(true);
   });
 
+  test("a PNG with bytes after its end chunk is complete", () => {
+    const png = solidPhoto(30, 20, "red");
+    expect(isComplete(new Uint8Array([...png, 0, 0, 0, 0]), "png")).toBe(true);
+  });
+
   test("anything else is no image", () => {
     expect(sniffFormat(new TextEncoder().encode("hello, not a photo"))).toBeNull();
     expect(sniffFormat(new Uint8Array())).toBeNull();

@@ -1,16 +1,24 @@
 // Wires the embeddings routes to the core: validate (done by the route schemas), call one service function, answer.
 import type { Context } from "hono";
+import { z } from "@hono/zod-openapi";
 import { AppError } from "../../errors.ts";
-import { ProductIdList } from "../../http/schemas.ts";
+import { describeIssues } from "../../http/error-handling.ts";
+import { payloadLimit } from "../../http/payload-limit.ts";
 import { createRouter } from "../../http/router.ts";
+import { ProductIdList } from "../../http/schemas.ts";
 import type { ServiceSlot } from "../../services.ts";
 import type { Task } from "../../tasks/task-registry.ts";
 import * as routes from "./embeddings.routes.ts";
 
 const DEFAULT_CATALOG_WALK = { startPage: 1, batchSize: 10 };
+/** 10,000 ids take about 80 KB of JSON. */
+const MAX_JSON_BODY_BYTES = 1024 * 1024;
+const GenerateBody = z.object({ product_ids: ProductIdList });
 
 export function createEmbeddingsRouter(services: ServiceSlot) {
-  return createRouter()
+  const router = createRouter();
+  router.use("/embeddings/generate*", payloadLimit(MAX_JSON_BODY_BYTES));
+  return router
     .openapi(routes.checkEmbedding, (c) => {
       const { product_id } = c.req.valid("param");
       return c.json({ product_id, has_embedding: services.get().store.has(product_id) }, 200);
@@ -74,11 +82,10 @@ async function readOptionalProductIds(c: Context): Promise<number[] | null> {
     throw new AppError("VALIDATION_FAILED", 400, "body: not valid JSON");
   }
   const list = Array.isArray(body) ? body : (body as { product_ids?: unknown } | null)?.product_ids;
-  const parsed = ProductIdList.safeParse(list);
+  const parsed = GenerateBody.safeParse({ product_ids: list });
   if (!parsed.success) {
-    throw new AppError("VALIDATION_FAILED", 400, `product_ids: ${parsed.error.issues[0]!.message}`, {
-      issues: parsed.error.issues.map((issue) => ({ field: ["product_ids", ...issue.path].join("."), message: issue.message })),
-    });
+    const { message, details } = describeIssues(parsed.error);
+    throw new AppError("VALIDATION_FAILED", 400, message, details);
   }
-  return parsed.data;
+  return parsed.data.product_ids;
 }

@@ -1,6 +1,6 @@
 // Route definitions for the embeddings endpoints: the old system's URLs and JSON shapes, now with real statuses.
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponse, jsonResponse, ProductIdList, ProductIdParam } from "../../http/schemas.ts";
+import { errorResponse, jsonResponse, ProductIdList, ProductIdParam, wholeNumber } from "../../http/schemas.ts";
 
 const tags = ["embeddings"];
 
@@ -27,6 +27,7 @@ const accepted = <T extends z.ZodType>(schema: T) => ({
 
 const badRequest = errorResponse("Invalid product id, parameter or body");
 const notReady = errorResponse("The model or the index is still loading");
+const payloadTooLarge = errorResponse("The body is larger than 1 MiB");
 
 export const checkEmbedding = createRoute({
   method: "get",
@@ -53,8 +54,8 @@ export const listEmbeddedProducts = createRoute({
   summary: "Ids of the products that have an embedding, ascending, a page at a time",
   request: {
     query: z.object({
-      limit: z.coerce.number().int().min(1).max(10_000).default(100).openapi({ example: 100 }),
-      offset: z.coerce.number().int().min(0).default(0).openapi({ example: 0 }),
+      limit: wholeNumber({ min: 1, max: 10_000 }).default(100).openapi({ example: 100 }),
+      offset: wholeNumber({ min: 0, max: Number.MAX_SAFE_INTEGER }).default(0).openapi({ example: 0 }),
     }),
   },
   responses: {
@@ -137,7 +138,13 @@ export const generateBatch = createRoute({
       },
     },
   },
-  responses: { 202: accepted(BatchTaskAccepted), 400: badRequest, 503: notReady },
+  responses: {
+    202: accepted(BatchTaskAccepted),
+    400: badRequest,
+    413: payloadTooLarge,
+    415: errorResponse("The body is not application/json"),
+    503: notReady,
+  },
 });
 
 export const generate = createRoute({
@@ -174,6 +181,7 @@ export const generate = createRoute({
   responses: {
     202: accepted(z.union([BatchTaskAccepted, CatalogTaskAccepted])),
     400: badRequest,
+    413: payloadTooLarge,
     503: notReady,
   },
 });
@@ -189,8 +197,8 @@ export const generateAll = createRoute({
     "in flight at a time. Products that already have a vector get it replaced, never duplicated.",
   request: {
     query: z.object({
-      start_page: z.coerce.number().int().min(1).default(1).openapi({ example: 1 }),
-      batch_size: z.coerce.number().int().min(1).max(256).default(10).openapi({ example: 10 }),
+      start_page: wholeNumber({ min: 1, max: 1_000_000 }).default(1).openapi({ example: 1 }),
+      batch_size: wholeNumber({ min: 1, max: 256 }).default(10).openapi({ example: 10 }),
     }),
   },
   responses: { 202: accepted(CatalogTaskAccepted), 400: badRequest, 503: notReady },

@@ -11,7 +11,11 @@ export const productImage = createRoute({
   request: { params: ProductIdParam },
   responses: {
     200: {
-      content: { "image/jpeg": { schema: { type: "string", format: "binary" } } },
+      content: {
+        "image/jpeg": { schema: { type: "string", format: "binary" } },
+        "image/png": { schema: { type: "string", format: "binary" } },
+        "image/webp": { schema: { type: "string", format: "binary" } },
+      },
       description: "The photo, as stored in the folder (JPEG, PNG or WebP)",
     },
     400: errorResponse("Invalid product id"),

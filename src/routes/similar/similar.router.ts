@@ -1,23 +1,12 @@
 // Wires similar-product search to the core.
-import { bodyLimit } from "hono/body-limit";
-import { AppError } from "../../errors.ts";
+import { payloadLimit } from "../../http/payload-limit.ts";
 import { createRouter } from "../../http/router.ts";
 import type { ServiceSlot } from "../../services.ts";
 import * as routes from "./similar.routes.ts";
 
 export function createSimilarRouter(services: ServiceSlot, options: { maxUploadBytes: number }) {
   const router = createRouter();
-  router.use(
-    routes.similarToUpload.getRoutingPath(),
-    bodyLimit({
-      maxSize: options.maxUploadBytes,
-      onError: () => {
-        throw new AppError("PAYLOAD_TOO_LARGE", 413, `the upload is larger than the ${options.maxUploadBytes}-byte limit`, {
-          maxBytes: options.maxUploadBytes,
-        });
-      },
-    }),
-  );
+  router.use(routes.similarToUpload.getRoutingPath(), payloadLimit(options.maxUploadBytes, "the upload"));
   return router
     .openapi(routes.similarToProduct, (c) => {
       const { product_id } = c.req.valid("param");

@@ -1,6 +1,6 @@
 // Route definitions for similar-product search, by stored product or by an uploaded photo.
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponse, jsonResponse, ProductIdParam } from "../../http/schemas.ts";
+import { decimalNumber, errorResponse, jsonResponse, ProductIdParam, wholeNumber } from "../../http/schemas.ts";
 
 const tags = ["similar-products"];
 
@@ -21,11 +21,8 @@ const SimilarProducts = z
   .openapi("SimilarProducts", { description: `Best first. ${SCORE_DESCRIPTION}` });
 
 const searchOptions = {
-  top_n: z.coerce.number().int().min(1).max(1000).default(5).openapi({ example: 5, description: "At most this many results" }),
-  score_threshold: z.coerce
-    .number()
-    .min(0)
-    .max(1)
+  top_n: wholeNumber({ min: 1, max: 1000 }).default(5).openapi({ example: 5, description: "At most this many results" }),
+  score_threshold: decimalNumber({ min: 0, max: 1 })
     .default(0)
     .openapi({ example: 0, description: "Leave out results scoring below this (0 keeps all). " + SCORE_DESCRIPTION }),
 };

@@ -1,6 +1,6 @@
 // Route definitions for following background tasks.
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponse, jsonResponse, TaskSchema } from "../../http/schemas.ts";
+import { errorResponse, jsonResponse, TaskSchema, wholeNumber } from "../../http/schemas.ts";
 
 const tags = ["tasks"];
 
@@ -26,7 +26,7 @@ export const listTasks = createRoute({
   summary: "Recent background tasks, newest first",
   request: {
     query: z.object({
-      limit: z.coerce.number().int().min(1).max(1000).default(50),
+      limit: wholeNumber({ min: 1, max: 1000 }).default(50),
       status: z.enum(["queued", "running", "succeeded", "failed"]).optional(),
     }),
   },
