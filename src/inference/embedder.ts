@@ -40,17 +40,23 @@ export class Embedder {
     return this.#session.backend;
   }
 
-  /** Rejects with an AppError (415/422) when the bytes are not an acceptable photo. */
-  async embedImage(bytes: Uint8Array): Promise<Float32Array> {
+  /**
+   * Rejects with an AppError (415/422) when the bytes are not an acceptable photo. An `interactive` photo (a shopper
+   * waiting on an upload search) goes ahead of a bulk ingest's photos at each stage.
+   */
+  async embedImage(bytes: Uint8Array, options: { interactive?: boolean } = {}): Promise<Float32Array> {
     const input = new Float32Array(INPUT_FLOATS);
-    await this.#decodeQueue.add(() => decodeToModelInput(bytes, this.#decodeOptions, input));
-    return this.embedInput(input);
+    const priority = options.interactive ? 1 : 0;
+    await this.#decodeQueue.add(() => decodeToModelInput(bytes, this.#decodeOptions, input), { priority });
+    return this.embedInput(input, options);
   }
 
   /** Embeds an already preprocessed input (3x224x224, RGB 0..255). */
-  embedInput(input: Float32Array): Promise<Float32Array> {
+  embedInput(input: Float32Array, options: { interactive?: boolean } = {}): Promise<Float32Array> {
     return new Promise((resolve, reject) => {
-      this.#waiting.push({ input, resolve, reject });
+      const pending = { input, resolve, reject };
+      if (options.interactive) this.#waiting.unshift(pending);
+      else this.#waiting.push(pending);
       void this.#runBatches();
     });
   }

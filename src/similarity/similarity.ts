@@ -52,7 +52,7 @@ export class SimilarityService {
   }
 
   async similarToPhoto(photo: Uint8Array, query: SimilarityQuery): Promise<SimilarProduct[]> {
-    const vector = await this.#embedder.embedImage(photo);
+    const vector = await this.#embedder.embedImage(photo, { interactive: true });
     return this.#answer(this.#store.search(vector, query.topN), query);
   }
 
