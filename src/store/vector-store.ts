@@ -77,6 +77,8 @@ export class VectorStore {
   readonly #appliedSequence = new Map<number, number>();
   #nextSequence = 1;
   #unwritten: { record: JournalRecord; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  /** Settles when every change applied in memory so far is on disk. */
+  #allDurable: Promise<void> = Promise.resolve();
   #writing: Promise<void> | null = null;
   #closed = false;
 
@@ -142,7 +144,11 @@ export class VectorStore {
     if (vector.length !== this.#options.dimensions) {
       throw new StoreError(`vector has ${vector.length} dimensions, the index ${this.#options.dimensions}`);
     }
-    if (!this.#claim(id, sequence)) return { applied: false };
+    if (!this.#claim(id, sequence)) {
+      // The newer change that won may not be on disk yet; this answer must not outrun it.
+      await this.#allDurable;
+      return { applied: false };
+    }
     const record: JournalRecord = { op: "put", id, vector };
     this.#apply(record);
     await this.#writeSoon(record);
@@ -151,8 +157,12 @@ export class VectorStore {
 
   /** Removes the product's vector; settles once durable. `existed` says whether there was one. */
   async delete(id: number, sequence = this.takeSequence()): Promise<{ applied: boolean; existed: boolean }> {
-    if (!this.#claim(id, sequence)) return { applied: false, existed: this.#vectors.has(id) };
-    if (!this.#vectors.has(id)) return { applied: true, existed: false };
+    if (!this.#claim(id, sequence) || !this.#vectors.has(id)) {
+      // Whatever decided the outcome (a newer change, or an earlier delete) may not be on disk yet.
+      const outcome = { applied: this.#appliedSequence.get(id) === sequence, existed: this.#vectors.has(id) };
+      await this.#allDurable;
+      return outcome;
+    }
     const record: JournalRecord = { op: "delete", id };
     this.#apply(record);
     await this.#writeSoon(record);
@@ -199,6 +209,7 @@ export class VectorStore {
 
   #writeSoon(record: JournalRecord): Promise<void> {
     const durable = new Promise<void>((resolve, reject) => this.#unwritten.push({ record, resolve, reject }));
+    this.#allDurable = durable.catch(() => {}); // a failed write is reported to its own change
     this.#writing ??= this.#writeLoop();
     return durable;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { cp, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { StoreError, VectorStore } from "../../src/store/vector-store.ts";
 import { tempDir } from "../helpers/environment.ts";
@@ -85,6 +85,23 @@ describe("VectorStore", () => {
     expect(reopened.has(3)).toBe(false);
     expect(reopened.search(distinct(17), 1)).toEqual([{ id: 17, distance: 0 }]);
     await reopened.close();
+  });
+
+  test("an answer decided by a change still in flight waits until that change is on disk", async () => {
+    await using dir = await tempDir();
+    await using copy = await tempDir();
+    const store = await openStore(dir.path);
+    const older = store.takeSequence();
+    const newer = store.put(2, distinct(2), store.takeSequence());
+    expect(await store.put(2, distinct(3), older)).toEqual({ applied: false });
+    await store.put(1, distinct(1));
+    const firstDelete = store.delete(1);
+    expect(await store.delete(1)).toEqual({ applied: true, existed: false });
+    // As if the process died right now: the copy holds what is on disk.
+    await cp(dir.path, copy.path, { recursive: true });
+    const crashed = await openStore(copy.path);
+    expect([crashed.has(2), crashed.has(1)]).toEqual([true, false]);
+    await Promise.all([newer, firstDelete, crashed.close(), store.close()]);
   });
 
   test("a record torn by a crash mid-write is ignored; the records before it are kept", async () => {
