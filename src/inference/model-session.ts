@@ -1,6 +1,8 @@
 // The ResNet50 inference session: native onnxruntime-node by default, onnxruntime-web's WASM engine as a fallback
 // for hosts where the native library cannot load. Both take a batch of NCHW inputs and give the `embedding` output.
+import { dlopen, FFIType } from "bun:ffi";
 import { readFile } from "node:fs/promises";
+import { embeddedWasmPaths } from "../runtime/standalone.ts";
 import { MODEL_INPUT_SIZE } from "./preprocess.ts";
 
 export const EMBEDDING_DIMENSIONS = 2048;
@@ -27,7 +29,7 @@ export async function openModelSession(options: ModelSessionOptions): Promise<Mo
     throw new Error(`cannot read the model at ${options.modelPath}: ${error.code ?? error.message}`);
   });
   const ort: OrtModule =
-    options.backend === "native" ? await import("onnxruntime-node") : await loadWasmRuntime(options.threads);
+    options.backend === "native" ? await loadNativeRuntime() : await loadWasmRuntime(options.threads);
   const session = await ort.InferenceSession.create(model, {
     intraOpNumThreads: options.threads,
     interOpNumThreads: 1,
@@ -59,10 +61,31 @@ export async function openModelSession(options: ModelSessionOptions): Promise<Mo
   };
 }
 
+async function loadNativeRuntime(): Promise<OrtModule> {
+  disableNativeTelemetry();
+  return import("onnxruntime-node");
+}
+
+/**
+ * onnxruntime 1.30 collects usage telemetry on Linux (a device id under ~/.cache, files in $TMPDIR, HTTPS uploads)
+ * unless ORT_DISABLE_TELEMETRY is set in the C environment, which Bun's process.env does not reach: set it there.
+ */
+function disableNativeTelemetry(): void {
+  const libc = dlopen("libc.so.6", { setenv: { args: [FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 } });
+  try {
+    libc.symbols.setenv(Buffer.from("ORT_DISABLE_TELEMETRY\0"), Buffer.from("1\0"), 1);
+  } finally {
+    libc.close();
+  }
+}
+
 async function loadWasmRuntime(threads: number): Promise<OrtModule> {
   const ort = (await import("onnxruntime-web")) as unknown as OrtModule & typeof import("onnxruntime-web");
   // Its default is one thread on small machines; proxying to a worker adds a copy and no speed.
   ort.env.wasm.numThreads = threads;
   ort.env.wasm.proxy = false;
+  // Inside the compiled binary the engine's files are unpacked from it; elsewhere the package finds its own.
+  const wasmPaths = await embeddedWasmPaths();
+  if (wasmPaths) ort.env.wasm.wasmPaths = wasmPaths;
   return ort;
 }

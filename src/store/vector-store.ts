@@ -16,7 +16,11 @@ import { randomUUID } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Index, MetricKind, ScalarKind } from "usearch";
+import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import { fsyncPath, JournalWriter, type JournalRecord, readJournal } from "./journal.ts";
+import { StoreError } from "./store-error.ts";
+
+export { StoreError };
 
 export const MAX_PRODUCT_ID = 2 ** 31 - 1;
 
@@ -53,10 +57,6 @@ export interface Neighbour {
   distance: number;
 }
 
-export class StoreError extends Error {
-  override name = "StoreError";
-}
-
 const fileNames = (snapshot: number) => {
   const suffix = String(snapshot).padStart(8, "0");
   return { vectors: `vectors-${suffix}.bin`, index: `index-${suffix}.usearch`, journal: `journal-${suffix}.log` };
@@ -81,6 +81,7 @@ export class VectorStore {
   #allDurable: Promise<void> = Promise.resolve();
   #writing: Promise<void> | null = null;
   #closed = false;
+  #lock: DataDirLock | null = null;
 
   private constructor(options: StoreOptions) {
     this.#options = { snapshotAfter: 2000, ...options };
@@ -90,7 +91,13 @@ export class VectorStore {
   static async open(options: StoreOptions): Promise<VectorStore> {
     await mkdir(options.dataDir, { recursive: true });
     const store = new VectorStore(options);
-    await store.#load();
+    store.#lock = await lockDataDir(options.dataDir);
+    try {
+      await store.#load();
+    } catch (error) {
+      await store.#lock.release();
+      throw error;
+    }
     return store;
   }
 
@@ -176,6 +183,7 @@ export class VectorStore {
     while (this.#writing) await this.#writing;
     if (this.#recordsSinceSnapshot > 0) await this.#writeSnapshot();
     await this.#journal.close();
+    await this.#lock?.release();
   }
 
   #claim(id: number, sequence: number): boolean {

@@ -128,9 +128,8 @@ describe.skipIf(!HAVE_MODEL)("a folder catalogue without PUBLIC_URL", () => {
     expect(similar).toEqual([{ id, similarity_score: 1, image_url: `http://localhost:${port}/products/${id}/image` }]);
   });
 
-  // Run with `bun test --todo`. src/config.ts builds the default PUBLIC_URL from the PORT *setting*, so with PORT=0
-  // (a port picked by the OS) every image_url says port 0 and resolves nowhere.
-  test.todo("with PORT=0, image_url names the port the service actually listens on", async () => {
+  // With PORT=0 the OS picks the port; image_url must name it, not port 0.
+  test("with PORT=0, image_url names the port the service actually listens on", async () => {
     await using folder = await tempDir("fip-e2e-folder-photos-");
     await fillFolder(folder.path, photos.ids.slice(0, 3));
     await using dataDir = await tempDir("fip-e2e-folder-data-");

@@ -1,0 +1,72 @@
+// `serve`: the service. Config -> HTTP server (answering /health at once, /ready with 503 until loaded) -> model and
+// index -> ready; on SIGTERM/SIGINT, stop taking requests, let running tasks finish, save, and settle with exit code 0.
+import packageJson from "../../package.json" with { type: "json" };
+import { createApp } from "../app.ts";
+import { type Config, parseConfig } from "../config.ts";
+import { describeModelPath, withBinaryDefaults } from "../runtime/standalone.ts";
+import { createServices, type Services, ServiceSlot } from "../services.ts";
+
+const SHUTDOWN_GRACE_MS = 20_000;
+
+/** Settles once the service has stopped after a signal; rejects if it cannot start. */
+export async function serve(env: Record<string, string | undefined>): Promise<number> {
+  const environment = await withBinaryDefaults(env);
+  const requested = parseConfig(environment);
+  const services = new ServiceSlot();
+  let shuttingDown = false;
+  const app = createApp({
+    services,
+    maxUploadBytes: requested.maxUploadBytes,
+    version: packageJson.version,
+    isShuttingDown: () => shuttingDown,
+  });
+  const server = Bun.serve({
+    hostname: requested.host,
+    port: requested.port,
+    fetch: app.fetch,
+    // Uploads are limited by the app, with a JSON 413 that names the limit; past this far larger guard Bun itself
+    // answers a bare 413 without reading the body.
+    maxRequestBodySize: Math.max(4 * requested.maxUploadBytes, 64 * 1024 * 1024),
+    idleTimeout: 120,
+  });
+  // With PORT=0 the port is known only now, and image URLs in folder mode name it.
+  const config = requested.port === 0 ? parseConfig({ ...environment, PORT: String(server.port) }) : requested;
+  log(`listening on http://${server.hostname}:${server.port} (catalogue: ${describeCatalog(config)})`);
+
+  let loaded: Services | null = null;
+  let stopped: (code: number) => void = () => {};
+  const stoppedCleanly = new Promise<number>((resolve) => (stopped = resolve));
+  const stop = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log(`${signal}: finishing running tasks (up to ${SHUTDOWN_GRACE_MS / 1000} s), then saving`);
+    // In-flight requests finish; an idle keep-alive connection must not hold the shutdown up.
+    await Promise.race([server.stop(), Bun.sleep(5_000)]);
+    void server.stop(true);
+    await loaded?.close(SHUTDOWN_GRACE_MS);
+    log("stopped cleanly");
+    stopped(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+
+  const started = performance.now();
+  const loading = createServices(config).then((ready) => {
+    loaded = ready;
+    services.fill(ready);
+    log(
+      `ready in ${Math.round(performance.now() - started)} ms: ${ready.store.count} embeddings in ${config.dataDir}, ` +
+        `${ready.embedder.backend} inference, model: ${describeModelPath(config.modelPath)}`,
+    );
+  });
+  // A signal while the model is still loading stops the process without waiting for it.
+  return Promise.race([stoppedCleanly, loading.then(() => stoppedCleanly)]);
+}
+
+function describeCatalog(config: Config): string {
+  return config.catalog.kind === "api" ? config.catalog.baseUrl : `folder ${config.catalog.dir}`;
+}
+
+function log(message: string): void {
+  console.log(`${new Date().toISOString()} ${message}`);
+}

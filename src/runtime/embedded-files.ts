@@ -1,0 +1,28 @@
+// Everything the compiled binary carries besides its code: the model, the native addons with the library they load,
+// and the WASM engine. Imported only by code that runs inside the binary (scripts/build-binary.ts wires the addons'
+// own `require`s to src/runtime/native-libraries.ts, which imports this); `bun src/main.ts` never loads it.
+// Each import is a path: under /$bunfs/ inside the binary, where only Bun itself can read it.
+import canvasAddon from "@napi-rs/canvas-linux-x64-gnu/skia.linux-x64-gnu.node" with { type: "file" };
+import onnxruntimeLibrary from "onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1" with { type: "file" };
+import onnxruntimeBinding from "onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node" with { type: "file" };
+import wasmEngineScript from "onnxruntime-web/ort-wasm-simd-threaded.mjs" with { type: "file" };
+import wasmEngineBinary from "onnxruntime-web/ort-wasm-simd-threaded.wasm" with { type: "file" };
+// usearch's package `exports` hide its prebuilds, hence the path through node_modules.
+import usearchAddon from "../../node_modules/usearch/prebuilds/linux-x64/usearch.node" with { type: "file" };
+import model from "../../models/resnet50.onnx" with { type: "file" };
+
+/** Files that must be real files on disk to be loaded, by the name they must have there. */
+export const NATIVE_FILES = {
+  // The binding finds the library beside itself (its RUNPATH is $ORIGIN), under this exact name.
+  "libonnxruntime.so.1": onnxruntimeLibrary,
+  "onnxruntime_binding.node": onnxruntimeBinding,
+  "usearch.node": usearchAddon,
+  "skia.linux-x64-gnu.node": canvasAddon,
+  "ort-wasm-simd-threaded.mjs": wasmEngineScript,
+  "ort-wasm-simd-threaded.wasm": wasmEngineBinary,
+} as const;
+
+export type NativeFileName = keyof typeof NATIVE_FILES;
+
+/** ResNet50, read in place (Bun reads /$bunfs/ paths); MODEL_PATH still overrides it. */
+export const EMBEDDED_MODEL_PATH = model;

@@ -1,0 +1,26 @@
+// What differs when the service runs as the compiled binary rather than `bun src/main.ts` from a checkout: the model
+// and the WASM engine come from inside the binary. Outside it, these change nothing and load nothing.
+
+/** True inside the executable `npm run build` makes. */
+export const isStandalone: boolean = Bun.isStandaloneExecutable;
+
+/** The environment with the binary's own defaults filled in: MODEL_PATH is the embedded model unless set. */
+export async function withBinaryDefaults(
+  env: Record<string, string | undefined>,
+): Promise<Record<string, string | undefined>> {
+  if (!isStandalone || env.MODEL_PATH !== undefined) return env;
+  const { EMBEDDED_MODEL_PATH } = await import("./embedded-files.ts");
+  return { ...env, MODEL_PATH: EMBEDDED_MODEL_PATH };
+}
+
+/** Where onnxruntime-web finds its engine inside the binary; undefined (its own default) elsewhere. */
+export async function embeddedWasmPaths(): Promise<{ mjs: string; wasm: string } | undefined> {
+  if (!isStandalone) return undefined;
+  const { unpackWasmEngine } = await import("./native-libraries.ts");
+  return unpackWasmEngine();
+}
+
+/** For logs: the embedded model is shown as such rather than as its /$bunfs/ path. */
+export function describeModelPath(path: string): string {
+  return path.startsWith("/$bunfs/") ? "the embedded ResNet50 model" : path;
+}
