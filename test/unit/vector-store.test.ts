@@ -125,7 +125,7 @@ describe("VectorStore", () => {
     expect(manifest.count).toBeGreaterThanOrEqual(30);
     const suffix = String(manifest.snapshot).padStart(8, "0");
     expect((await readdir(dir.path)).sort()).toEqual(
-      [`index-${suffix}.usearch`, `journal-${suffix}.log`, "manifest.json", `vectors-${suffix}.bin`],
+      ["LOCK", `index-${suffix}.usearch`, `journal-${suffix}.log`, "manifest.json", `vectors-${suffix}.bin`],
     );
     await store.close();
     const reopened = await openStore(dir.path);
@@ -192,6 +192,22 @@ describe("VectorStore", () => {
     await store.put(1, unit(1));
     await store.close();
     expect(openStore(dir.path, "another-pipeline/v2")).rejects.toThrow(StoreError);
+  });
+
+  test("refuses a DATA_DIR another live process holds, and takes over one left by a dead process", async () => {
+    await using dir = await tempDir();
+    const other = Bun.spawn(["sleep", "30"]);
+    try {
+      await writeFile(join(dir.path, "LOCK"), `${other.pid}\n`);
+      expect(openStore(dir.path)).rejects.toThrow(`is in use by process ${other.pid}`);
+    } finally {
+      other.kill();
+      await other.exited;
+    }
+    const store = await openStore(dir.path);
+    expect((await readFile(join(dir.path, "LOCK"), "utf8")).trim()).toBe(String(process.pid));
+    await store.close();
+    expect((await readdir(dir.path)).includes("LOCK")).toBe(false);
   });
 
   test("refuses a vector of the wrong size and changes after close", async () => {
