@@ -250,7 +250,8 @@ describe.skipIf(!HAS_BINARY)("the compiled binary, copied alone into a temp dir"
       expect(similar[0]).toEqual({
         id: probe.id,
         similarity_score: 1,
-        image_url: `http://localhost:0/products/${probe.id}/image`,
+        // The service listens on a port the OS picked (PORT=0); its image URLs name that port.
+        image_url: `http://localhost:${new URL(service.url).port}/products/${probe.id}/image`,
       });
     });
 
