@@ -8,6 +8,7 @@ import { Embedder } from "./inference/embedder.ts";
 import { EMBEDDING_DIMENSIONS, openModelSession } from "./inference/model-session.ts";
 import type { FitMode } from "./inference/preprocess.ts";
 import { SimilarityService } from "./similarity/similarity.ts";
+import { prepareMigration } from "./store/pipeline-migration.ts";
 import { VectorStore } from "./store/vector-store.ts";
 import { EmbeddingJobs } from "./tasks/embedding-jobs.ts";
 import { TaskRegistry } from "./tasks/task-registry.ts";
@@ -29,13 +30,13 @@ export interface Services {
 }
 
 export async function createServices(config: Config): Promise<Services> {
-  const [session, store] = await Promise.all([
+  const [session, { store, migration }] = await Promise.all([
     openModelSession({
       modelPath: config.modelPath,
       backend: config.inference.backend,
       threads: config.inference.threads,
     }),
-    VectorStore.open({ dataDir: config.dataDir, dimensions: EMBEDDING_DIMENSIONS, pipeline: PIPELINE.name }),
+    openStore(config.dataDir),
   ]);
   const catalog = createCatalog(config.catalog, config.catalogHttp);
   const embedder = new Embedder(session, {
@@ -52,6 +53,7 @@ export async function createServices(config: Config): Promise<Services> {
     runner,
     pipelineWidth: Math.max(config.inference.batchSize, config.catalogHttp.concurrency) * 2,
   });
+  if (migration) jobs.migrateProducts(migration);
   return {
     store,
     embedder,
@@ -65,6 +67,12 @@ export async function createServices(config: Config): Promise<Services> {
       await session.close();
     },
   };
+}
+
+async function openStore(dataDir: string) {
+  const migration = await prepareMigration(dataDir, PIPELINE.name);
+  const store = await VectorStore.open({ dataDir, dimensions: EMBEDDING_DIMENSIONS, pipeline: PIPELINE.name });
+  return { store, migration };
 }
 
 /** Holds the services once loaded; until then, requests that need them are answered 503. */

@@ -52,7 +52,9 @@ export const ProductIdList = z
 export const TaskSchema = z
   .object({
     task_id: z.string().openapi({ example: "3f1c2a8e-6f7d-4a59-9a3e-0c1b7f4d2e11" }),
-    kind: z.enum(["embed_product", "reembed_product", "delete_product", "embed_products", "embed_catalog"]),
+    kind: z
+      .enum(["embed_product", "reembed_product", "delete_product", "embed_products", "embed_catalog", "migrate_index"])
+      .openapi({ description: "migrate_index: at start, re-embedding an index that an earlier pipeline made" }),
     status: z.enum(["queued", "running", "succeeded", "failed"]),
     product_id: z.number().int().nullable(),
     product_ids: z.array(z.number().int()).nullable(),

@@ -339,6 +339,18 @@ export class VectorStore {
   }
 }
 
+/** The pipeline (and its dimensions) that made the index in `dir`, or null where there is none yet. */
+export async function readStoredPipeline(dir: string): Promise<{ pipeline: string; dimensions: number } | null> {
+  const manifest = await readManifest(dir);
+  return manifest && { pipeline: manifest.pipeline, dimensions: manifest.dimensions };
+}
+
+/** The names of the index's own files in a data directory, the manifest (what makes the others an index) last. */
+export function indexFileNames(names: string[]): string[] {
+  const files = names.filter((name) => /^(?:vectors|index|journal)-\d+\.(?:bin|usearch|log)$/.test(name));
+  return names.includes(MANIFEST) ? [...files, MANIFEST] : files;
+}
+
 function newIndex(dimensions: number): Index {
   return new Index({
     dimensions,

@@ -3,6 +3,7 @@
 import PQueue from "p-queue";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { Embedder } from "../inference/embedder.ts";
+import type { PendingMigration } from "../store/pipeline-migration.ts";
 import type { VectorStore } from "../store/vector-store.ts";
 import type { Task, TaskRegistry } from "./task-registry.ts";
 import type { TaskContext, TaskRunner } from "./task-runner.ts";
@@ -63,6 +64,22 @@ export class EmbeddingJobs {
     const unique = [...new Set(productIds)];
     const task = this.#registry.create("embed_products", { productIds: unique });
     return this.#runner.submit(task, (context) => this.#ingest(unique, sequence, this.#pipelineWidth, context));
+  }
+
+  /**
+   * Embeds again, with this build's pipeline, every product of an index that another pipeline made; the migration
+   * is finished (the old index removed) only if the task ran to its end, not if a shutdown cut it short.
+   */
+  migrateProducts(migration: PendingMigration): Task {
+    const sequence = this.#store.takeSequence();
+    const pending = migration.productIds.filter((id) => !this.#store.has(id));
+    const task = this.#registry.create("migrate_index", { productIds: pending });
+    return this.#runner.submit(task, async (context) => {
+      await this.#ingest(pending, sequence, this.#pipelineWidth, context);
+      if (context.signal.aborted) return { message: "interrupted by a shutdown; resumes at the next start" };
+      await migration.finish();
+      return { message: `re-embedded the products of the index made by ${migration.from}` };
+    });
   }
 
   /** Walks the whole catalogue from `startPage`, `batchSize` products in flight at a time. */

@@ -3,7 +3,13 @@
 import { randomUUID } from "node:crypto";
 import type { ErrorCode } from "../errors.ts";
 
-export type TaskKind = "embed_product" | "reembed_product" | "delete_product" | "embed_products" | "embed_catalog";
+export type TaskKind =
+  | "embed_product"
+  | "reembed_product"
+  | "delete_product"
+  | "embed_products"
+  | "embed_catalog"
+  | "migrate_index";
 export type TaskStatus = "queued" | "running" | "succeeded" | "failed";
 
 export interface TaskItemError {
