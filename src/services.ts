@@ -6,7 +6,7 @@ import type { Config } from "./config.ts";
 import { AppError } from "./errors.ts";
 import { Embedder } from "./inference/embedder.ts";
 import { EMBEDDING_DIMENSIONS, openModelSession } from "./inference/model-session.ts";
-import type { FitMode } from "./inference/preprocess.ts";
+import type { FitMode, VectorNormalisation } from "./inference/preprocess.ts";
 import { SimilarityService } from "./similarity/similarity.ts";
 import { prepareMigration } from "./store/pipeline-migration.ts";
 import { VectorStore } from "./store/vector-store.ts";
@@ -14,8 +14,15 @@ import { EmbeddingJobs } from "./tasks/embedding-jobs.ts";
 import { TaskRegistry } from "./tasks/task-registry.ts";
 import { TaskRunner } from "./tasks/task-runner.ts";
 
-/** How photos become vectors. Stored with the index: vectors made by another pipeline are never mixed in. */
-export const PIPELINE = { name: "resnet50-imagenet/center-crop-224/l2-normalised/v1", fitMode: "center-crop" as FitMode };
+/**
+ * How photos become vectors, chosen by measurement (docs/quality.md). Its name is stored with the index: vectors made
+ * by another pipeline are never mixed in, and an index made by an earlier one is migrated at start.
+ */
+export const PIPELINE: { name: string; fitMode: FitMode; normalisation: VectorNormalisation } = {
+  name: "resnet50-imagenet/squash-224-cubic/sqrt-l2/v2",
+  fitMode: "squash",
+  normalisation: "sqrt-l2",
+};
 
 export interface Services {
   store: VectorStore;
@@ -43,6 +50,7 @@ export async function createServices(config: Config): Promise<Services> {
     maxBatchSize: config.inference.batchSize,
     maxPixels: config.maxImagePixels,
     fitMode: PIPELINE.fitMode,
+    normalisation: PIPELINE.normalisation,
   });
   const tasks = new TaskRegistry();
   const runner = new TaskRunner(tasks, { concurrency: 4 });

@@ -4,12 +4,13 @@
 import PQueue from "p-queue";
 import { type DecodeOptions, decodeToModelInput } from "./image-decoder.ts";
 import { EMBEDDING_DIMENSIONS, INPUT_FLOATS, type ModelSession } from "./model-session.ts";
-import { type FitMode, normalizeL2 } from "./preprocess.ts";
+import { type FitMode, normaliseEmbedding, type VectorNormalisation } from "./preprocess.ts";
 
 export interface EmbedderOptions {
   maxBatchSize: number;
   maxPixels: number;
   fitMode: FitMode;
+  normalisation: VectorNormalisation;
   /** Photos decoded at the same time; decoding is CPU work that competes with the model for cores. */
   decodeConcurrency?: number;
 }
@@ -25,6 +26,7 @@ export class Embedder {
   readonly #session: ModelSession;
   readonly #decodeOptions: DecodeOptions;
   readonly #maxBatchSize: number;
+  readonly #normalisation: VectorNormalisation;
   readonly #decodeQueue: PQueue;
   #waiting: PendingInput[] = [];
   #modelBusy = false;
@@ -33,6 +35,7 @@ export class Embedder {
     this.#session = session;
     this.#decodeOptions = { fitMode: options.fitMode, maxPixels: options.maxPixels };
     this.#maxBatchSize = options.maxBatchSize;
+    this.#normalisation = options.normalisation;
     this.#decodeQueue = new PQueue({ concurrency: options.decodeConcurrency ?? 2 });
   }
 
@@ -84,7 +87,10 @@ export class Embedder {
       const embeddings = await this.#session.embed(inputs, batch.length);
       batch.forEach((item, i) =>
         item.resolve(
-          normalizeL2(embeddings.slice(i * EMBEDDING_DIMENSIONS, (i + 1) * EMBEDDING_DIMENSIONS)),
+          normaliseEmbedding(
+            embeddings.slice(i * EMBEDDING_DIMENSIONS, (i + 1) * EMBEDDING_DIMENSIONS),
+            this.#normalisation,
+          ),
         ),
       );
     } catch (error) {

@@ -61,6 +61,22 @@ export function rgbaToNchw(rgba: Uint8ClampedArray, pixelCount: number, out: Flo
   }
 }
 
+/**
+ * How the model's pooled features become the stored vector:
+ * - `l2`: scaled to unit length;
+ * - `sqrt-l2`: the square root of each component first (power normalisation: a few strongly firing channels no
+ *   longer drown the rest), then unit length. Measured better on the labelled photos (docs/quality.md).
+ */
+export type VectorNormalisation = "l2" | "sqrt-l2";
+
+/** Turns raw features into the stored vector, in place. */
+export function normaliseEmbedding(vector: Float32Array, mode: VectorNormalisation): Float32Array {
+  if (mode === "sqrt-l2") {
+    for (let i = 0; i < vector.length; i++) vector[i] = Math.sign(vector[i]!) * Math.sqrt(Math.abs(vector[i]!));
+  }
+  return normalizeL2(vector);
+}
+
 /** Scales `vector` in place to unit length, so squared L2 distance d² between two vectors equals 2 - 2·cosine. */
 export function normalizeL2(vector: Float32Array): Float32Array {
   let sum = 0;

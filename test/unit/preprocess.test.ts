@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { normalizeL2, placePhoto, rgbaToNchw } from "../../src/inference/preprocess.ts";
+import { normaliseEmbedding, normalizeL2, placePhoto, rgbaToNchw } from "../../src/inference/preprocess.ts";
 
 describe("placePhoto", () => {
   test("squash stretches the whole photo over the square", () => {
@@ -74,5 +74,18 @@ describe("normalizeL2", () => {
 
   test("leaves an all-zero vector as it is", () => {
     expect([...normalizeL2(new Float32Array(3))]).toEqual([0, 0, 0]);
+  });
+});
+
+describe("normaliseEmbedding", () => {
+  test("l2 only scales to unit length", () => {
+    expect([...normaliseEmbedding(new Float32Array([3, 4]), "l2")]).toEqual([0.6000000238418579, 0.800000011920929]);
+  });
+
+  test("sqrt-l2 takes the square root of each component, then scales to unit length", () => {
+    // sqrt gives [3, 4, 0]; unit length gives [0.6, 0.8, 0].
+    expect([...normaliseEmbedding(new Float32Array([9, 16, 0]), "sqrt-l2")]).toEqual([
+      0.6000000238418579, 0.800000011920929, 0,
+    ]);
   });
 });
