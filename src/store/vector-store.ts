@@ -15,7 +15,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { Index, MetricKind, ScalarKind } from "usearch";
+import { exactSearch, Index, MetricKind, ScalarKind } from "usearch";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import { fsyncPath, JournalWriter, type JournalRecord, readJournal } from "./journal.ts";
 import { StoreError } from "./store-error.ts";
@@ -28,6 +28,12 @@ const MANIFEST = "manifest.json";
 const FORMAT_VERSION = 1;
 const VECTORS_MAGIC = 0x56504946; // "FIPV" little-endian
 const HEADER_BYTES = 16;
+/**
+ * Up to this many vectors a search is exact (USearch's brute-force SIMD kernel over all vectors, a few milliseconds
+ * at 6,416 x 2048-d): the HNSW graph is approximate, and after products are replaced or deleted it was seen to miss
+ * a stored product, even the query's own. Larger catalogues are searched through the graph.
+ */
+export const EXACT_SEARCH_LIMIT = 50_000;
 
 export interface StoreOptions {
   dataDir: string;
@@ -36,6 +42,8 @@ export interface StoreOptions {
   pipeline: string;
   /** Journal records after which the whole state is written as a new snapshot. */
   snapshotAfter?: number;
+  /** Most vectors searched exactly; beyond, the HNSW graph answers (default EXACT_SEARCH_LIMIT). */
+  exactSearchLimit?: number;
 }
 
 interface Manifest {
@@ -63,7 +71,7 @@ const fileNames = (snapshot: number) => {
 };
 
 export class VectorStore {
-  readonly #options: StoreOptions & { snapshotAfter: number };
+  readonly #options: StoreOptions & { snapshotAfter: number; exactSearchLimit: number };
   readonly #vectors = new Map<number, Float32Array>();
   #index: Index;
   /** Set while the index is a read-only memory map of this file. */
@@ -73,6 +81,8 @@ export class VectorStore {
   #journalNumber = 0;
   #recordsSinceSnapshot = 0;
   #sortedIds: number[] | null = null;
+  /** All vectors back to back, for exact search; rebuilt on the first search after a change. */
+  #matrix: { ids: number[]; data: Float32Array } | null = null;
   /** Highest request sequence applied per product, so a slow older change never overwrites a newer one. */
   readonly #appliedSequence = new Map<number, number>();
   #nextSequence = 1;
@@ -84,7 +94,7 @@ export class VectorStore {
   #lock: DataDirLock | null = null;
 
   private constructor(options: StoreOptions) {
-    this.#options = { snapshotAfter: 2000, ...options };
+    this.#options = { snapshotAfter: 2000, exactSearchLimit: EXACT_SEARCH_LIMIT, ...options };
     this.#index = newIndex(options.dimensions);
   }
 
@@ -130,12 +140,28 @@ export class VectorStore {
   /** The `k` stored vectors nearest to `vector`, nearest first. */
   search(vector: Float32Array, k: number): Neighbour[] {
     if (this.#vectors.size === 0 || k <= 0) return [];
-    const matches = this.#index.search(vector, Math.min(k, this.#vectors.size), 0);
+    const count = Math.min(k, this.#vectors.size);
+    const exact = this.#vectors.size <= this.#options.exactSearchLimit;
+    const matrix = exact ? this.#contiguousVectors() : null;
+    const matches = matrix
+      ? exactSearch(matrix.data, vector, this.#options.dimensions, count, MetricKind.L2sq)
+      : this.#index.search(vector, count, 0);
     const neighbours: Neighbour[] = [];
     for (let i = 0; i < matches.keys.length; i++) {
-      neighbours.push({ id: Number(matches.keys[i]), distance: Math.max(0, matches.distances[i]!) });
+      const key = Number(matches.keys[i]);
+      neighbours.push({ id: matrix ? matrix.ids[key]! : key, distance: Math.max(0, matches.distances[i]!) });
     }
     return neighbours;
+  }
+
+  #contiguousVectors(): { ids: number[]; data: Float32Array } {
+    if (!this.#matrix) {
+      const ids = [...this.#vectors.keys()];
+      const data = new Float32Array(ids.length * this.#options.dimensions);
+      ids.forEach((id, row) => data.set(this.#vectors.get(id)!, row * this.#options.dimensions));
+      this.#matrix = { ids, data };
+    }
+    return this.#matrix;
   }
 
   /**
@@ -204,6 +230,7 @@ export class VectorStore {
       this.#vectors.delete(record.id);
     }
     if (existed !== (record.op === "put")) this.#sortedIds = null;
+    this.#matrix = null;
   }
 
   /** A memory-mapped index is read-only; the first change copies it into memory. */

@@ -42,6 +42,40 @@ describe("VectorStore", () => {
     await store.close();
   });
 
+  test("after many replacements and deletions every stored vector is still found, itself first", async () => {
+    await using dir = await tempDir();
+    const dimensions = 256;
+    const store = await VectorStore.open({ dataDir: dir.path, dimensions, pipeline: PIPELINE });
+    const random = (seed: number) => {
+      const vector = Float32Array.from({ length: dimensions }, (_, k) => Math.abs(Math.sin(seed * 12.9898 + k * 78.233)));
+      return vector.map((v) => v / Math.hypot(...vector));
+    };
+    const live = new Map<number, Float32Array>();
+    for (let id = 1; id <= 150; id++) live.set(id, random(id));
+    await Promise.all([...live].map(([id, vector]) => store.put(id, vector)));
+    for (let round = 0; round < 3; round++) {
+      for (let id = 1 + round; id <= 150; id += 4) {
+        await store.delete(id);
+        live.delete(id);
+      }
+      for (let id = 2 + round; id <= 150; id += 5) {
+        live.set(id, random(id * 1000 + round));
+        await store.put(id, live.get(id)!);
+      }
+    }
+    expect(store.search(random(1), 1000).map((n) => n.id).sort((a, b) => a - b)).toEqual([...live.keys()].sort((a, b) => a - b));
+    for (const [id, vector] of live) expect(store.search(vector, 3)[0]).toEqual({ id, distance: 0 });
+    await store.close();
+  });
+
+  test("beyond the exact-search limit the HNSW graph answers", async () => {
+    await using dir = await tempDir();
+    const store = await VectorStore.open({ dataDir: dir.path, dimensions: DIMENSIONS, pipeline: PIPELINE, exactSearchLimit: 2 });
+    await Promise.all([1, 2, 3, 4].map((id) => store.put(id, distinct(id))));
+    expect(store.search(distinct(3), 1)).toEqual([{ id: 3, distance: 0 }]);
+    await store.close();
+  });
+
   test("a product never has two vectors: put replaces", async () => {
     await using dir = await tempDir();
     const store = await openStore(dir.path);
