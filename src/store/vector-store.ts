@@ -143,9 +143,10 @@ export class VectorStore {
     const count = Math.min(k, this.#vectors.size);
     const exact = this.#vectors.size <= this.#options.exactSearchLimit;
     const matrix = exact ? this.#contiguousVectors() : null;
+    const query = ownBuffer(vector);
     const matches = matrix
-      ? exactSearch(matrix.data, vector, this.#options.dimensions, count, MetricKind.L2sq)
-      : this.#index.search(vector, count, 0);
+      ? exactSearch(matrix.data, query, this.#options.dimensions, count, MetricKind.L2sq)
+      : this.#index.search(query, count, 0);
     const neighbours: Neighbour[] = [];
     for (let i = 0; i < matches.keys.length; i++) {
       const key = Number(matches.keys[i]);
@@ -224,7 +225,7 @@ export class VectorStore {
     const existed = this.#vectors.has(record.id);
     if (existed) this.#index.remove(BigInt(record.id));
     if (record.op === "put") {
-      this.#index.add(BigInt(record.id), record.vector);
+      this.#index.add(BigInt(record.id), ownBuffer(record.vector));
       this.#vectors.set(record.id, record.vector);
     } else {
       this.#vectors.delete(record.id);
@@ -362,7 +363,7 @@ export class VectorStore {
       // A missing or unreadable graph is rebuilt from the vectors below.
     }
     this.#index = newIndex(dimensions);
-    if (ids.length > 0) this.#index.add(BigUint64Array.from(ids, BigInt), vectors);
+    if (ids.length > 0) this.#index.add(BigUint64Array.from(ids, BigInt), ownBuffer(vectors));
   }
 }
 
@@ -376,6 +377,14 @@ export async function readStoredPipeline(dir: string): Promise<{ pipeline: strin
 export function indexFileNames(names: string[]): string[] {
   const files = names.filter((name) => /^(?:vectors|index|journal)-\d+\.(?:bin|usearch|log)$/.test(name));
   return names.includes(MANIFEST) ? [...files, MANIFEST] : files;
+}
+
+/**
+ * USearch's native code reads a typed array from the start of its buffer, ignoring a view's offset: a view (stored
+ * vectors are views into the vectors file) is copied out before it is handed over.
+ */
+function ownBuffer(vector: Float32Array): Float32Array {
+  return vector.byteOffset === 0 && vector.buffer.byteLength === vector.byteLength ? vector : vector.slice();
 }
 
 function newIndex(dimensions: number): Index {
