@@ -5,8 +5,9 @@ import { decimalNumber, errorResponse, jsonResponse, ProductIdParam, wholeNumber
 const tags = ["similar-products"];
 
 const SCORE_DESCRIPTION =
-  "similarity_score = cosine similarity of the two L2-normalised ResNet50 embeddings = 1 - d²/2, where d² is the " +
-  "squared L2 distance in the index. In [0, 1]: 1.0 for an identical photo, higher is more similar.";
+  "similarity_score = 1 - d²/2, where d² is the squared L2 distance in the index between the two unit-length " +
+  "vectors (ResNet50 embeddings, square-rooted per component, then L2-normalised): their cosine similarity. " +
+  "In [0, 1]: 1.0 for an identical photo, higher is more similar; it ranks, it is not a probability.";
 
 const SimilarProducts = z
   .object({
