@@ -6,6 +6,7 @@ import type { Config } from "./config.ts";
 import { AppError } from "./errors.ts";
 import { Embedder } from "./inference/embedder.ts";
 import { EMBEDDING_DIMENSIONS, openModelSession } from "./inference/model-session.ts";
+import type { ResizeFilter } from "./inference/image-decoder.ts";
 import type { FitMode, VectorNormalisation } from "./inference/preprocess.ts";
 import { SimilarityService } from "./similarity/similarity.ts";
 import { prepareMigration } from "./store/pipeline-migration.ts";
@@ -18,9 +19,10 @@ import { TaskRunner } from "./tasks/task-runner.ts";
  * How photos become vectors, chosen by measurement (docs/quality.md). Its name is stored with the index: vectors made
  * by another pipeline are never mixed in, and an index made by an earlier one is migrated at start.
  */
-export const PIPELINE: { name: string; fitMode: FitMode; normalisation: VectorNormalisation } = {
+export const PIPELINE: { name: string; fitMode: FitMode; smoothing: ResizeFilter; normalisation: VectorNormalisation } = {
   name: "resnet50-imagenet/squash-224-cubic/sqrt-l2/v2",
   fitMode: "squash",
+  smoothing: "high",
   normalisation: "sqrt-l2",
 };
 
@@ -50,6 +52,7 @@ export async function createServices(config: Config): Promise<Services> {
     maxBatchSize: config.inference.batchSize,
     maxPixels: config.maxImagePixels,
     fitMode: PIPELINE.fitMode,
+    smoothing: PIPELINE.smoothing,
     normalisation: PIPELINE.normalisation,
   });
   const tasks = new TaskRegistry();

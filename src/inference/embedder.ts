@@ -2,7 +2,7 @@
 // and every photo waiting for the model when it frees up goes into the next batch: one photo alone is answered at
 // once, a bulk ingest is batched without any waiting window.
 import PQueue from "p-queue";
-import { type DecodeOptions, decodeToModelInput } from "./image-decoder.ts";
+import { type DecodeOptions, decodeToModelInput, type ResizeFilter } from "./image-decoder.ts";
 import { EMBEDDING_DIMENSIONS, INPUT_FLOATS, type ModelSession } from "./model-session.ts";
 import { type FitMode, normaliseEmbedding, type VectorNormalisation } from "./preprocess.ts";
 
@@ -10,6 +10,7 @@ export interface EmbedderOptions {
   maxBatchSize: number;
   maxPixels: number;
   fitMode: FitMode;
+  smoothing: ResizeFilter;
   normalisation: VectorNormalisation;
   /** Photos decoded at the same time; decoding is CPU work that competes with the model for cores. */
   decodeConcurrency?: number;
@@ -33,7 +34,7 @@ export class Embedder {
 
   constructor(session: ModelSession, options: EmbedderOptions) {
     this.#session = session;
-    this.#decodeOptions = { fitMode: options.fitMode, maxPixels: options.maxPixels };
+    this.#decodeOptions = { fitMode: options.fitMode, smoothing: options.smoothing, maxPixels: options.maxPixels };
     this.#maxBatchSize = options.maxBatchSize;
     this.#normalisation = options.normalisation;
     this.#decodeQueue = new PQueue({ concurrency: options.decodeConcurrency ?? 2 });

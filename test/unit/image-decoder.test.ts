@@ -8,7 +8,7 @@ import { FASHION_DIR } from "../helpers/catalog-server.ts";
 import { requireFashionPhotos } from "../helpers/environment.ts";
 import { solidPhoto, truncated, twoColourPhoto, withExifOrientation } from "../helpers/images.ts";
 
-const options: DecodeOptions = { fitMode: "center-crop", maxPixels: 50_000_000 };
+const options: DecodeOptions = { fitMode: "center-crop", smoothing: "high", maxPixels: 50_000_000 };
 const PLANE = 224 * 224;
 
 async function decode(bytes: Uint8Array, overrides: Partial<DecodeOptions> = {}): Promise<Float32Array> {
