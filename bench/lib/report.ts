@@ -1,0 +1,79 @@
+// Markdown tables and the regenerated parts of docs/quality.md. The over-HTTP section has its own markers, so the
+// in-process run and the HTTP run can each rewrite their part without losing the other's.
+import { execSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, platform, release, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+
+export const HTTP_START = "<!-- http-results:start -->";
+export const HTTP_END = "<!-- http-results:end -->";
+
+export const pct = (value: number, digits = 1) => (Number.isFinite(value) ? (100 * value).toFixed(digits) : "n/a");
+export const signedPoints = (delta: number) => `${delta >= 0 ? "+" : ""}${(100 * delta).toFixed(1)}`;
+export const num = (value: number, digits = 3) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a");
+
+export function table(headers: string[], rows: (string | number)[][], align?: ("l" | "r")[]): string {
+  const line = (cells: (string | number)[]) => `| ${cells.map(String).join(" | ")} |`;
+  const rule = `|${headers.map((_, i) => ((align?.[i] ?? (i === 0 ? "l" : "r")) === "r" ? "---:" : ":---")).join("|")}|`;
+  return [line(headers), rule, ...rows.map(line)].join("\n");
+}
+
+export interface RunInfo {
+  date: string;
+  commit: string;
+  machine: string;
+  runtime: string;
+  loadAverage: string;
+}
+
+export function runInfo(repoRoot: string): RunInfo {
+  let commit = "unknown";
+  try {
+    commit = execSync("git rev-parse --short HEAD", { cwd: repoRoot, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    const dirty = execSync("git status --porcelain", { cwd: repoRoot, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    if (dirty) commit += " (with uncommitted changes)";
+  } catch {
+    // Not a git checkout.
+  }
+  const cpu = cpus();
+  const version = (name: string) => {
+    try {
+      return JSON.parse(readFileSync(join(repoRoot, "node_modules", name, "package.json"), "utf8")).version as string;
+    } catch {
+      return "?";
+    }
+  };
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    commit,
+    machine: `${cpu[0]?.model ?? "unknown CPU"}, ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GB RAM, ${platform()} ${release()}`,
+    runtime: `Bun ${Bun.version}, onnxruntime-node ${version("onnxruntime-node")}, @napi-rs/canvas ${version("@napi-rs/canvas")}, usearch ${version("usearch")}`,
+    loadAverage: loadavg()
+      .map((value) => value.toFixed(1))
+      .join(" / "),
+  };
+}
+
+/** Writes the in-process report, keeping the over-HTTP section the file already has. */
+export function writeReport(path: string, body: string, httpPlaceholder: string): void {
+  const previous = existsSync(path) ? readFileSync(path, "utf8") : "";
+  const start = previous.indexOf(HTTP_START);
+  const end = previous.indexOf(HTTP_END);
+  const http = start >= 0 && end > start ? previous.slice(start, end + HTTP_END.length) : `${HTTP_START}\n${httpPlaceholder}\n${HTTP_END}`;
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, body.replace("{{HTTP_SECTION}}", http));
+}
+
+/** Replaces only the over-HTTP section of the report (appending it if the file has none). */
+export function writeHttpSection(path: string, section: string): void {
+  const previous = existsSync(path) ? readFileSync(path, "utf8") : "# Retrieval quality\n";
+  const block = `${HTTP_START}\n${section.trim()}\n${HTTP_END}`;
+  const start = previous.indexOf(HTTP_START);
+  const end = previous.indexOf(HTTP_END);
+  const next =
+    start >= 0 && end > start
+      ? previous.slice(0, start) + block + previous.slice(end + HTTP_END.length)
+      : `${previous.trimEnd()}\n\n${block}\n`;
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, next);
+}
