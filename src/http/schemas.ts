@@ -82,3 +82,6 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
   content: { "application/json": { schema } },
   description,
 });
+
+/** Every route that needs the model or the index answers 503 until both are loaded (and while shutting down). */
+export const notReadyResponse = errorResponse("The model or the index is still loading, or the service is shutting down");

@@ -1,6 +1,13 @@
 // Route definitions for the embeddings endpoints: the old system's URLs and JSON shapes, now with real statuses.
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponse, jsonResponse, ProductIdList, ProductIdParam, wholeNumber } from "../../http/schemas.ts";
+import {
+  errorResponse,
+  jsonResponse,
+  notReadyResponse,
+  ProductIdList,
+  ProductIdParam,
+  wholeNumber,
+} from "../../http/schemas.ts";
 
 const tags = ["embeddings"];
 
@@ -26,7 +33,6 @@ const accepted = <T extends z.ZodType>(schema: T) => ({
 });
 
 const badRequest = errorResponse("Invalid product id, parameter or body");
-const notReady = errorResponse("The model or the index is still loading");
 const payloadTooLarge = errorResponse("The body is larger than 1 MiB");
 
 export const checkEmbedding = createRoute({
@@ -42,7 +48,7 @@ export const checkEmbedding = createRoute({
       "Whether the product is in the index",
     ),
     400: badRequest,
-    503: notReady,
+    503: notReadyResponse,
   },
 });
 
@@ -71,7 +77,7 @@ export const listEmbeddedProducts = createRoute({
       "One page of product ids",
     ),
     400: badRequest,
-    503: notReady,
+    503: notReadyResponse,
   },
 });
 
@@ -83,7 +89,7 @@ export const countEmbeddings = createRoute({
   summary: "How many products have an embedding",
   responses: {
     200: jsonResponse(z.object({ count: z.number().int() }).openapi("EmbeddingCount"), "The count"),
-    503: notReady,
+    503: notReadyResponse,
   },
 });
 
@@ -96,7 +102,7 @@ const productWrite = (method: "post" | "put" | "delete", operationId: string, su
     summary,
     description,
     request: { params: ProductIdParam },
-    responses: { 202: accepted(TaskAccepted), 400: badRequest, 503: notReady },
+    responses: { 202: accepted(TaskAccepted), 400: badRequest, 503: notReadyResponse },
   });
 
 export const createEmbedding = productWrite(
@@ -143,7 +149,7 @@ export const generateBatch = createRoute({
     400: badRequest,
     413: payloadTooLarge,
     415: errorResponse("The body is not application/json"),
-    503: notReady,
+    503: notReadyResponse,
   },
 });
 
@@ -182,7 +188,7 @@ export const generate = createRoute({
     202: accepted(z.union([BatchTaskAccepted, CatalogTaskAccepted])),
     400: badRequest,
     413: payloadTooLarge,
-    503: notReady,
+    503: notReadyResponse,
   },
 });
 
@@ -201,6 +207,6 @@ export const generateAll = createRoute({
       batch_size: wholeNumber({ min: 1, max: 256 }).default(10).openapi({ example: 10 }),
     }),
   },
-  responses: { 202: accepted(CatalogTaskAccepted), 400: badRequest, 503: notReady },
+  responses: { 202: accepted(CatalogTaskAccepted), 400: badRequest, 503: notReadyResponse },
 });
 

@@ -1,6 +1,6 @@
 // Route definition for serving the catalogue's own photos in folder mode, so image_url in answers resolves.
 import { createRoute } from "@hono/zod-openapi";
-import { errorResponse, ProductIdParam } from "../../http/schemas.ts";
+import { errorResponse, notReadyResponse, ProductIdParam } from "../../http/schemas.ts";
 
 export const productImage = createRoute({
   method: "get",
@@ -20,6 +20,6 @@ export const productImage = createRoute({
     },
     400: errorResponse("Invalid product id"),
     404: errorResponse("No photo for this product, or the catalogue is not a folder"),
-    503: errorResponse("The service is still starting"),
+    503: notReadyResponse,
   },
 });

@@ -1,6 +1,13 @@
 // Route definitions for similar-product search, by stored product or by an uploaded photo.
 import { createRoute, z } from "@hono/zod-openapi";
-import { decimalNumber, errorResponse, jsonResponse, ProductIdParam, wholeNumber } from "../../http/schemas.ts";
+import {
+  decimalNumber,
+  errorResponse,
+  jsonResponse,
+  notReadyResponse,
+  ProductIdParam,
+  wholeNumber,
+} from "../../http/schemas.ts";
 
 const tags = ["similar-products"];
 
@@ -28,7 +35,6 @@ const searchOptions = {
     .openapi({ example: 0, description: "Leave out results scoring below this (0 keeps all). " + SCORE_DESCRIPTION }),
 };
 
-const notReady = errorResponse("The model or the index is still loading");
 
 export const similarToProduct = createRoute({
   method: "get",
@@ -51,7 +57,7 @@ export const similarToProduct = createRoute({
     200: jsonResponse(SimilarProducts, "Similar products, best first"),
     400: errorResponse("Invalid product id or parameter"),
     404: errorResponse("The product has no embedding"),
-    503: notReady,
+    503: notReadyResponse,
   },
 });
 
@@ -82,6 +88,6 @@ export const similarToUpload = createRoute({
     413: errorResponse("The upload is larger than the limit (MAX_UPLOAD_BYTES)"),
     415: errorResponse("Not a JPEG, PNG or WebP photo"),
     422: errorResponse("A broken or truncated photo, or one with more pixels than the limit (MAX_IMAGE_PIXELS)"),
-    503: notReady,
+    503: notReadyResponse,
   },
 });

@@ -1,6 +1,6 @@
 // Route definitions for following background tasks.
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponse, jsonResponse, TaskSchema, wholeNumber } from "../../http/schemas.ts";
+import { errorResponse, jsonResponse, notReadyResponse, TaskSchema, wholeNumber } from "../../http/schemas.ts";
 
 const tags = ["tasks"];
 
@@ -14,7 +14,7 @@ export const getTask = createRoute({
   responses: {
     200: jsonResponse(TaskSchema, "The task"),
     404: errorResponse("No such task (unknown, or forgotten after a restart)"),
-    503: errorResponse("The service is still starting"),
+    503: notReadyResponse,
   },
 });
 
@@ -33,6 +33,6 @@ export const listTasks = createRoute({
   responses: {
     200: jsonResponse(z.object({ tasks: z.array(TaskSchema) }).openapi("TaskList"), "Recent tasks"),
     400: errorResponse("Invalid parameter"),
-    503: errorResponse("The service is still starting"),
+    503: notReadyResponse,
   },
 });
