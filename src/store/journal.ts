@@ -2,9 +2,10 @@
 // is reported durable, so a change costs a few kilobytes of I/O instead of rewriting the whole index. Reading stops
 // at the first incomplete or damaged record: a write torn by a crash was never acknowledged.
 import { close, fdatasync, open as openFd, write } from "node:fs";
-import { open, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { promisify } from "node:util";
+import { fsyncPath } from "./durable-files.ts";
 
 // A plain descriptor rather than a FileHandle: a FileHandle left to the garbage collector (a store abandoned in a
 // crash test) is an error in Bun.
@@ -20,7 +21,7 @@ const OP_DELETE = 2;
 /** length (u32) + crc32 of the payload (u32) */
 const FRAME_BYTES = 8;
 
-export function encodeRecords(records: JournalRecord[]): Uint8Array {
+function encodeRecords(records: JournalRecord[]): Uint8Array {
   const payloadSize = (record: JournalRecord) => 5 + (record.op === "put" ? record.vector.byteLength : 0);
   const bytes = new Uint8Array(records.reduce((sum, record) => sum + FRAME_BYTES + payloadSize(record), 0));
   const view = new DataView(bytes.buffer);
@@ -40,8 +41,8 @@ export function encodeRecords(records: JournalRecord[]): Uint8Array {
   return bytes;
 }
 
-/** The whole records at the start of `bytes`, and how many bytes they span. */
-export function decodeRecords(bytes: Uint8Array, dimensions: number): { records: JournalRecord[]; validBytes: number } {
+/** The whole records at the start of `bytes`. */
+function decodeRecords(bytes: Uint8Array, dimensions: number): JournalRecord[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const records: JournalRecord[] = [];
   let offset = 0;
@@ -62,11 +63,11 @@ export function decodeRecords(bytes: Uint8Array, dimensions: number): { records:
     }
     offset = payloadStart + size;
   }
-  return { records, validBytes: offset };
+  return records;
 }
 
 export async function readJournal(path: string, dimensions: number): Promise<JournalRecord[]> {
-  return decodeRecords(new Uint8Array(await readFile(path)), dimensions).records;
+  return decodeRecords(new Uint8Array(await readFile(path)), dimensions);
 }
 
 export class JournalWriter {
@@ -90,15 +91,5 @@ export class JournalWriter {
 
   close(): Promise<void> {
     return closeDescriptor(this.descriptor);
-  }
-}
-
-/** fsync a file or a directory (a rename or a new file is durable only once its directory is). */
-export async function fsyncPath(path: string): Promise<void> {
-  const file = await open(path, "r");
-  try {
-    await file.sync();
-  } finally {
-    await file.close();
   }
 }

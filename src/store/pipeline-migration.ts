@@ -2,9 +2,9 @@
 // made by another pipeline is set aside in DATA_DIR/previous-<time>/ and its products are queued to be embedded again
 // from the catalogue. A migration file records the products first, so a crash at any point resumes the migration
 // at the next start instead of forgetting them; once they are all re-embedded, the old index is removed.
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { fsyncPath } from "./journal.ts";
+import { fsyncPath, replaceDurably } from "./durable-files.ts";
 import { indexFileNames, readStoredPipeline, VectorStore } from "./vector-store.ts";
 
 const MIGRATION_FILE = "migration.json";
@@ -41,10 +41,7 @@ export async function prepareMigration(dataDir: string, pipeline: string): Promi
       archives: [...(record?.archives ?? []), `previous-${Date.now()}`],
       productIds: [...new Set([...(record?.productIds ?? []), ...ids])],
     };
-    const temporary = join(dataDir, `${MIGRATION_FILE}.tmp`);
-    await writeFile(temporary, JSON.stringify(record));
-    await fsyncPath(temporary);
-    await rename(temporary, join(dataDir, MIGRATION_FILE));
+    await replaceDurably(join(dataDir, MIGRATION_FILE), JSON.stringify(record));
   }
   if (stored && stored.pipeline !== pipeline && record) {
     const archive = join(dataDir, record.archives.at(-1)!);

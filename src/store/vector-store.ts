@@ -12,12 +12,12 @@
 //
 // One writer: changes apply in memory at once, on the event loop, and reach disk through one loop that writes
 // whatever has gathered since its last write (group commit); each change's promise settles when it is durable.
-import { randomUUID } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { exactSearch, Index, MetricKind, ScalarKind } from "usearch";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
-import { fsyncPath, JournalWriter, type JournalRecord, readJournal } from "./journal.ts";
+import { fsyncPath, replaceDurably, writeDurably } from "./durable-files.ts";
+import { JournalWriter, type JournalRecord, readJournal } from "./journal.ts";
 import { StoreError } from "./store-error.ts";
 
 export { StoreError };
@@ -76,7 +76,6 @@ export class VectorStore {
   #index: Index;
   /** Set while the index is a read-only memory map of this file. */
   #viewedIndexPath: string | null = null;
-  #snapshot = 0;
   #journal!: JournalWriter;
   #journalNumber = 0;
   #recordsSinceSnapshot = 0;
@@ -302,17 +301,14 @@ export class VectorStore {
       vectorsCrc32: Bun.hash.crc32(vectorsFile),
       savedAt: new Date().toISOString(),
     };
-    const manifestTemp = join(dir, `${MANIFEST}.${randomUUID()}.tmp`);
-    await writeDurably(manifestTemp, new TextEncoder().encode(JSON.stringify(manifest, null, 2)));
-    await rename(manifestTemp, join(dir, MANIFEST));
-    await fsyncPath(dir);
-    this.#snapshot = snapshot;
+    await replaceDurably(join(dir, MANIFEST), JSON.stringify(manifest, null, 2));
     await removeStaleFiles(dir, snapshot);
   }
 
   async #load(): Promise<void> {
     const { dataDir: dir, dimensions, pipeline } = this.#options;
     const manifest = await readManifest(dir);
+    const snapshot = manifest?.snapshot ?? 0;
     if (manifest) {
       if (manifest.pipeline !== pipeline || manifest.dimensions !== dimensions) {
         throw new StoreError(
@@ -320,12 +316,11 @@ export class VectorStore {
             `this build uses ${pipeline} (${dimensions}-d)`,
         );
       }
-      this.#snapshot = manifest.snapshot;
       this.#loadSnapshot(manifest, await readFile(join(dir, manifest.vectors)));
     }
     const journals = (await readdir(dir))
       .map((name) => /^journal-(\d+)\.log$/.exec(name))
-      .filter((match) => match !== null && Number(match[1]) >= this.#snapshot)
+      .filter((match) => match !== null && Number(match[1]) >= snapshot)
       .map((match) => ({ name: match![0], number: Number(match![1]) }))
       .sort((a, b) => a.number - b.number);
     let replayed = 0;
@@ -335,13 +330,13 @@ export class VectorStore {
         replayed++;
       }
     }
-    this.#journalNumber = Math.max(this.#snapshot, ...journals.map((journal) => journal.number));
+    this.#journalNumber = Math.max(snapshot, ...journals.map((journal) => journal.number));
     if (replayed > 0 || !manifest) {
       // Start from a clean snapshot: the replayed journals may end in a torn record that must not be appended to.
       await this.#writeSnapshot();
     } else {
       this.#journal = await JournalWriter.create(join(dir, fileNames(this.#journalNumber).journal));
-      await removeStaleFiles(dir, this.#snapshot);
+      await removeStaleFiles(dir, snapshot);
     }
   }
 
@@ -441,16 +436,6 @@ function decodeVectors(bytes: Uint8Array, dimensions: number): { ids: Uint32Arra
     ids: new Uint32Array(own.buffer, own.byteOffset + HEADER_BYTES, count),
     vectors: new Float32Array(own.buffer, own.byteOffset + HEADER_BYTES + count * 4, count * dimensions),
   };
-}
-
-async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
-  const file = await open(path, "w");
-  try {
-    await file.writeFile(bytes);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
 }
 
 /** Removes older snapshots and journals, and files left by a snapshot that crashed before its manifest. */
