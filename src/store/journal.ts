@@ -1,6 +1,7 @@
 // The store's write-ahead journal: each change is appended as one checksummed record and fsynced before the change
-// is reported durable, so a change costs a few kilobytes of I/O instead of rewriting the whole index. Reading stops
-// at the first incomplete or damaged record: a write torn by a crash was never acknowledged.
+// is reported durable, so a change costs a few kilobytes of I/O instead of rewriting the whole index. An incomplete or
+// damaged record with nothing readable after it is a write torn by a crash, never acknowledged, and is ignored;
+// damage with records after it is reported (JournalContents.damage) and reading goes on past it.
 import { close, fdatasync, open as openFd, write } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -41,32 +42,83 @@ function encodeRecords(records: JournalRecord[]): Uint8Array {
   return bytes;
 }
 
-/** The whole records at the start of `bytes`. */
-function decodeRecords(bytes: Uint8Array, dimensions: number): JournalRecord[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const records: JournalRecord[] = [];
-  let offset = 0;
-  while (offset + FRAME_BYTES <= bytes.length) {
-    const size = view.getUint32(offset, true);
-    const payloadStart = offset + FRAME_BYTES;
-    if (payloadStart + size > bytes.length) break;
-    const payload = bytes.subarray(payloadStart, payloadStart + size);
-    if (Bun.hash.crc32(payload) !== view.getUint32(offset + 4, true)) break;
-    const op = payload[0];
-    const id = view.getUint32(payloadStart + 1, true);
-    if (op === OP_PUT && size === 5 + dimensions * 4) {
-      records.push({ op: "put", id, vector: new Float32Array(payload.slice(5).buffer) });
-    } else if (op === OP_DELETE && size === 5) {
-      records.push({ op: "delete", id });
-    } else {
-      break;
-    }
-    offset = payloadStart + size;
-  }
-  return records;
+/** A stretch of a journal that holds no readable record, with readable records after it. */
+export interface JournalDamage {
+  offset: number;
+  bytes: number;
+  /** Readable records before the damage, in the whole file. */
+  recordsBefore: number;
+  /** What the damaged record's own bytes say it was; unverified, its checksum failed. */
+  claimed: { op: JournalRecord["op"]; id: number } | null;
 }
 
-export async function readJournal(path: string, dimensions: number): Promise<JournalRecord[]> {
+export interface JournalContents {
+  records: JournalRecord[];
+  /**
+   * Damage followed by readable records (a torn tail, damage with nothing readable after it, is not listed: that
+   * write was never acknowledged).
+   */
+  damage: JournalDamage[];
+}
+
+/** The record whose frame starts at `offset`, if its length is a record's and its checksum holds. */
+function recordAt(bytes: Uint8Array, view: DataView, offset: number, dimensions: number): { record: JournalRecord; end: number } | null {
+  if (offset + FRAME_BYTES > bytes.length) return null;
+  const size = view.getUint32(offset, true);
+  if (size !== 5 && size !== 5 + dimensions * 4) return null;
+  const payloadStart = offset + FRAME_BYTES;
+  const end = payloadStart + size;
+  if (end > bytes.length) return null;
+  const payload = bytes.subarray(payloadStart, end);
+  if (Bun.hash.crc32(payload) !== view.getUint32(offset + 4, true)) return null;
+  const id = view.getUint32(payloadStart + 1, true);
+  if (payload[0] === OP_PUT && size === 5 + dimensions * 4) {
+    return { record: { op: "put", id, vector: new Float32Array(payload.slice(5).buffer) }, end };
+  }
+  if (payload[0] === OP_DELETE && size === 5) return { record: { op: "delete", id }, end };
+  return null;
+}
+
+/** What an unreadable record of `bytes` bytes at `offset` says it was, where its frame is consistent with its span. */
+function claimedRecord(bytes: Uint8Array, view: DataView, offset: number, span: number, dimensions: number): JournalDamage["claimed"] {
+  if (span < FRAME_BYTES + 5) return null;
+  const size = view.getUint32(offset, true);
+  const op = bytes[offset + FRAME_BYTES];
+  const id = view.getUint32(offset + FRAME_BYTES + 1, true);
+  if (span !== FRAME_BYTES + size) return null;
+  if (op === OP_PUT && size === 5 + dimensions * 4) return { op: "put", id };
+  if (op === OP_DELETE && size === 5) return { op: "delete", id };
+  return null;
+}
+
+/**
+ * Every readable record of `bytes`, in order. Past an unreadable one, reading resumes at the next offset where a whole
+ * record starts: a length that is a record's and a CRC-32 over the payload that holds (a false match is a 1 in 2^32
+ * chance per candidate offset), so one damaged record costs that record only.
+ */
+function decodeRecords(bytes: Uint8Array, dimensions: number): JournalContents {
+  const records: JournalRecord[] = [];
+  const damage: JournalDamage[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let offset = 0;
+  while (offset < bytes.length) {
+    const found = recordAt(bytes, view, offset, dimensions);
+    if (found) {
+      records.push(found.record);
+      offset = found.end;
+      continue;
+    }
+    let next = offset + 1;
+    while (next < bytes.length && !recordAt(bytes, view, next, dimensions)) next++;
+    if (next >= bytes.length) break; // a torn tail
+    const span = next - offset;
+    damage.push({ offset, bytes: span, recordsBefore: records.length, claimed: claimedRecord(bytes, view, offset, span, dimensions) });
+    offset = next;
+  }
+  return { records, damage };
+}
+
+export async function readJournal(path: string, dimensions: number): Promise<JournalContents> {
   return decodeRecords(new Uint8Array(await readFile(path)), dimensions);
 }
 

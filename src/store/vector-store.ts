@@ -18,6 +18,7 @@ import { exactSearch, Index, MetricKind, ScalarKind } from "usearch";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import { fsyncPath, replaceDurably, writeDurably } from "./durable-files.ts";
 import { JournalWriter, type JournalRecord, readJournal } from "./journal.ts";
+import { describeDamage, keepDamagedJournal } from "./journal-damage.ts";
 import { StoreError } from "./store-error.ts";
 
 export { StoreError };
@@ -44,6 +45,8 @@ export interface StoreOptions {
   snapshotAfter?: number;
   /** Most vectors searched exactly; beyond, the HNSW graph answers (default EXACT_SEARCH_LIMIT). */
   exactSearchLimit?: number;
+  /** Where a journal damaged in the middle is reported (default: stderr). */
+  warn?: (message: string) => void;
 }
 
 interface Manifest {
@@ -71,7 +74,7 @@ const fileNames = (snapshot: number) => {
 };
 
 export class VectorStore {
-  readonly #options: StoreOptions & { snapshotAfter: number; exactSearchLimit: number };
+  readonly #options: Required<StoreOptions>;
   readonly #vectors = new Map<number, Float32Array>();
   #index: Index;
   /** Set while the index is a read-only memory map of this file. */
@@ -93,7 +96,7 @@ export class VectorStore {
   #lock: DataDirLock | null = null;
 
   private constructor(options: StoreOptions) {
-    this.#options = { snapshotAfter: 2000, exactSearchLimit: EXACT_SEARCH_LIMIT, ...options };
+    this.#options = { snapshotAfter: 2000, exactSearchLimit: EXACT_SEARCH_LIMIT, warn: console.error, ...options };
     this.#index = newIndex(options.dimensions);
   }
 
@@ -325,7 +328,10 @@ export class VectorStore {
       .sort((a, b) => a.number - b.number);
     let replayed = 0;
     for (const journal of journals) {
-      for (const record of await readJournal(join(dir, journal.name), dimensions)) {
+      const path = join(dir, journal.name);
+      const contents = await readJournal(path, dimensions);
+      if (contents.damage.length > 0) this.#options.warn(describeDamage(path, await keepDamagedJournal(path), contents));
+      for (const record of contents.records) {
         this.#apply(record);
         replayed++;
       }
