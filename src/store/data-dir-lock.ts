@@ -1,6 +1,10 @@
 // One process per DATA_DIR: two writers on one index (the old system's several workers) lose each other's updates.
-// The lock is a file holding the owner's pid; a lock left by a process that is gone (a crash) is taken over.
-import { readFile, rm, writeFile } from "node:fs/promises";
+// The lock is flock(2) on DATA_DIR/LOCK, held through a descriptor kept open for the store's life: the kernel drops
+// it when the process ends, however it ends, so a crash leaves nothing to take over and a pid reused by another
+// process blocks nothing. The file holds the owner's pid only to name it in the refusal; the file itself stays (a
+// removed lock file would let two processes lock two different files).
+import { dlopen, FFIType, read } from "bun:ffi";
+import { closeSync, constants, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { StoreError } from "./store-error.ts";
 
@@ -8,29 +12,39 @@ export interface DataDirLock {
   release(): Promise<void>;
 }
 
-export async function lockDataDir(dir: string): Promise<DataDirLock> {
-  const path = join(dir, "LOCK");
-  try {
-    await writeFile(path, `${process.pid}\n`, { flag: "wx" });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    const owner = Number.parseInt(await readFile(path, "utf8").catch(() => ""), 10);
-    if (owner !== process.pid && isAlive(owner)) {
-      throw new StoreError(
-        `${dir} is in use by process ${owner}; stop it first (one process per DATA_DIR), or remove ${path} if that is not this service`,
-      );
-    }
-    await writeFile(path, `${process.pid}\n`);
-  }
-  return { release: () => rm(path, { force: true }) };
+// <sys/file.h> and <errno.h> on Linux, the platform the service is built for (glibc, see README).
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const EWOULDBLOCK = 11;
+
+let libc: ReturnType<typeof openLibc> | null = null;
+
+function openLibc() {
+  return dlopen("libc.so.6", {
+    flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    __errno_location: { args: [], returns: FFIType.ptr },
+  }).symbols;
 }
 
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+export async function lockDataDir(dir: string): Promise<DataDirLock> {
+  const path = join(dir, "LOCK");
+  libc ??= openLibc();
+  // Not "w": that would erase the owner's pid before we know whether we are the owner.
+  const descriptor = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+  if (libc.flock(descriptor, LOCK_EX | LOCK_NB) !== 0) {
+    const errno = read.i32(libc.__errno_location()!, 0);
+    closeSync(descriptor);
+    if (errno !== EWOULDBLOCK) throw new StoreError(`cannot lock ${path}: flock failed with errno ${errno}`);
+    const owner = Number.parseInt(readFileSync(path, "utf8"), 10);
+    const who = Number.isInteger(owner) ? `process ${owner}` : "another process";
+    throw new StoreError(`${dir} is in use by ${who}; stop it first (one process per DATA_DIR)`);
   }
+  ftruncateSync(descriptor, 0);
+  writeSync(descriptor, `${process.pid}\n`, 0);
+  return {
+    async release() {
+      ftruncateSync(descriptor, 0);
+      closeSync(descriptor); // closing the last descriptor of the open file releases the lock
+    },
+  };
 }
