@@ -1,11 +1,13 @@
 // Every non-2xx answer is the same JSON envelope: validation failures, our AppErrors, Hono's own HTTPExceptions
-// (malformed JSON, body too large) and unknown errors, which are logged and never shown to the client.
+// (malformed JSON, body too large) and unknown errors, which are logged (with the request id) and never shown to the
+// client.
 import type { Hook } from "@hono/zod-openapi";
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
 import { AppError, type ErrorCode } from "../errors.ts";
+import "./request-log.ts"; // the request id and logger on the context
 
 export function errorBody(code: ErrorCode, message: string, details?: unknown) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
@@ -34,7 +36,11 @@ export const handleError: ErrorHandler = (error, c) => {
   if (error instanceof HTTPException) {
     return fromHttpException(error, c);
   }
-  console.error(`${c.req.method} ${c.req.path} failed:`, error);
+  c.var.logger.error(`${c.req.method} ${c.req.path} failed`, error, {
+    request_id: c.var.requestId,
+    method: c.req.method,
+    path: c.req.path,
+  });
   return c.json(errorBody("INTERNAL", "internal error; see the service log"), 500);
 };
 
