@@ -3,8 +3,12 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { AppError } from "./errors.ts";
 import { mountDocsPage } from "./http/docs-page.ts";
 import { handleError, handleNotFound, validationHook } from "./http/error-handling.ts";
+import { observeRequests } from "./http/request-log.ts";
+import type { Logger } from "./observability/log.ts";
+import type { ServiceMetrics } from "./observability/metrics.ts";
 import { createEmbeddingsRouter } from "./routes/embeddings/embeddings.router.ts";
 import { createHealthRouter } from "./routes/health/health.router.ts";
+import { createMetricsRouter } from "./routes/metrics/metrics.router.ts";
 import { createProductsRouter } from "./routes/products/products.router.ts";
 import { createSimilarRouter } from "./routes/similar/similar.router.ts";
 import { createTasksRouter } from "./routes/tasks/tasks.router.ts";
@@ -16,12 +20,18 @@ export interface AppDeps {
   version: string;
   /** Set once shutdown starts: new requests are refused while in-flight work finishes. */
   isShuttingDown?: () => boolean;
+  /** This app's own metrics registry, served at /metrics; the services report into it through its observer. */
+  metrics: ServiceMetrics;
+  /** One line per request; errors logged by the error handler carry the request id. */
+  logger: Logger;
 }
 
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono({ strict: false, defaultHook: validationHook });
   app.onError(handleError);
   app.notFound(handleNotFound);
+  // First, so every answer (errors, 404s, refusals by later middleware) is logged, counted and carries the request id.
+  app.use(observeRequests({ logger: deps.logger, metrics: deps.metrics }));
 
   app.use(async function refuseWhileShuttingDown(c, next) {
     // Liveness stays truthful while in-flight work finishes.
@@ -37,7 +47,8 @@ export function createApp(deps: AppDeps) {
     .route("/", createEmbeddingsRouter(deps.services))
     .route("/", createSimilarRouter(deps.services, { maxUploadBytes: deps.maxUploadBytes }))
     .route("/", createTasksRouter(deps.services))
-    .route("/", createProductsRouter(deps.services));
+    .route("/", createProductsRouter(deps.services))
+    .route("/", createMetricsRouter(deps.metrics));
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

@@ -1,6 +1,7 @@
 // The service's configuration, read once from the environment and validated, so a bad value stops the process at
 // start with one line naming the variable instead of failing later inside a request.
 import { z } from "zod";
+import type { LogFormat } from "./observability/log.ts";
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -32,6 +33,7 @@ const envSchema = z
     ),
     MAX_UPLOAD_BYTES: positiveInt(10 * 1024 * 1024),
     MAX_IMAGE_PIXELS: positiveInt(50_000_000),
+    LOG_FORMAT: z.preprocess(emptyAsUnset, z.enum(["json", "text"]).optional()),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.CATALOG_API_URL) === Boolean(env.CATALOG_DIR)) {
@@ -59,6 +61,8 @@ export interface Config {
   imageUrlTemplate: string;
   maxUploadBytes: number;
   maxImagePixels: number;
+  /** LOG_FORMAT; null when unset: text on a terminal, JSON otherwise (decided by the serve command). */
+  logFormat: LogFormat | null;
 }
 
 export class ConfigError extends Error {
@@ -93,6 +97,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     imageUrlTemplate: e.IMAGE_URL_TEMPLATE ?? defaultImageUrl,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     maxImagePixels: e.MAX_IMAGE_PIXELS,
+    logFormat: e.LOG_FORMAT ?? null,
   };
 }
 

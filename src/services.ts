@@ -2,12 +2,15 @@
 // sight, so the server, the tests and later the command line all assemble it the same way.
 import { createCatalog } from "./catalog/create-catalog.ts";
 import { FolderCatalog } from "./catalog/folder-catalog.ts";
+import { HttpCatalog } from "./catalog/http-catalog.ts";
+import { reportingFailures } from "./catalog/reporting-catalog.ts";
 import type { Config } from "./config.ts";
 import { AppError } from "./errors.ts";
 import { Embedder } from "./inference/embedder.ts";
 import { EMBEDDING_DIMENSIONS, openModelSession } from "./inference/model-session.ts";
 import type { ResizeFilter } from "./inference/image-decoder.ts";
 import type { FitMode, VectorNormalisation } from "./inference/preprocess.ts";
+import { type ServiceObserver, silentObserver } from "./observability/observer.ts";
 import { SimilarityService } from "./similarity/similarity.ts";
 import { prepareMigration } from "./store/pipeline-migration.ts";
 import { VectorStore } from "./store/vector-store.ts";
@@ -34,11 +37,26 @@ export interface Services {
   tasks: TaskRegistry;
   /** Present in folder mode, where the service serves the catalogue's photos itself. */
   photoFolder: FolderCatalog | null;
+  /** Work waiting at each ingestion stage, read when metrics are scraped. */
+  queueDepths(): QueueDepths;
   /** Stops taking work, lets running tasks finish (up to `graceMs`), saves and releases everything. */
   close(graceMs: number): Promise<void>;
 }
 
-export async function createServices(config: Config): Promise<Services> {
+export interface QueueDepths {
+  /** Catalogue requests waiting for one of the CATALOG_CONCURRENCY slots. */
+  catalogRequests: number;
+  decode: number;
+  model: number;
+}
+
+export interface ServicesOptions {
+  /** Told about model runs, searches, catalogue failures and tasks (metrics, logs); silent by default. */
+  observer?: ServiceObserver;
+}
+
+export async function createServices(config: Config, options: ServicesOptions = {}): Promise<Services> {
+  const observer = options.observer ?? silentObserver;
   const [session, { store, migration }] = await Promise.all([
     openModelSession({
       modelPath: config.modelPath,
@@ -54,11 +72,12 @@ export async function createServices(config: Config): Promise<Services> {
     fitMode: PIPELINE.fitMode,
     smoothing: PIPELINE.smoothing,
     normalisation: PIPELINE.normalisation,
+    observer,
   });
   const tasks = new TaskRegistry();
-  const runner = new TaskRunner(tasks, { concurrency: 4 });
+  const runner = new TaskRunner(tasks, { concurrency: 4, observer });
   const jobs = new EmbeddingJobs({
-    catalog,
+    catalog: reportingFailures(catalog, observer),
     embedder,
     store,
     runner,
@@ -69,9 +88,13 @@ export async function createServices(config: Config): Promise<Services> {
     store,
     embedder,
     jobs,
-    similarity: new SimilarityService({ store, embedder, imageUrlTemplate: config.imageUrlTemplate }),
+    similarity: new SimilarityService({ store, embedder, imageUrlTemplate: config.imageUrlTemplate, observer }),
     tasks,
     photoFolder: catalog instanceof FolderCatalog ? catalog : null,
+    queueDepths: () => ({
+      catalogRequests: catalog instanceof HttpCatalog ? catalog.requestsWaiting : 0,
+      ...embedder.queueDepths,
+    }),
     async close(graceMs) {
       await runner.shutdown(graceMs);
       await store.close();
@@ -92,6 +115,11 @@ export class ServiceSlot {
 
   get ready(): boolean {
     return this.#services !== null;
+  }
+
+  /** The services, or null while they load: for readers that must not throw, such as the metrics. */
+  get current(): Services | null {
+    return this.#services;
   }
 
   fill(services: Services): void {

@@ -90,6 +90,11 @@ export class HttpCatalog implements Catalog {
     this.#queue = new PQueue({ concurrency: options.concurrency });
   }
 
+  /** Requests waiting for a free slot (not yet sent). */
+  get requestsWaiting(): number {
+    return this.#queue.size;
+  }
+
   async listPage(page: number, signal?: AbortSignal): Promise<CatalogPage> {
     const url = `${this.#baseUrl}/products?page=${page}`;
     const body = await this.#getJson(url, pageSchema, { kind: "json", signal });

@@ -3,6 +3,10 @@
 import packageJson from "../../package.json" with { type: "json" };
 import { createApp } from "../app.ts";
 import { type Config, parseConfig } from "../config.ts";
+import { Logger, resolveLogFormat } from "../observability/log.ts";
+import { ServiceMetrics } from "../observability/metrics.ts";
+import { combineObservers } from "../observability/observer.ts";
+import { logTasks } from "../observability/task-log.ts";
 import { describeModelPath, withBinaryDefaults } from "../runtime/standalone.ts";
 import { createServices, type Services, ServiceSlot } from "../services.ts";
 
@@ -12,13 +16,18 @@ const SHUTDOWN_GRACE_MS = 20_000;
 export async function serve(env: Record<string, string | undefined>): Promise<number> {
   const environment = await withBinaryDefaults(env);
   const requested = parseConfig(environment);
+  const logger = new Logger({ format: resolveLogFormat(requested.logFormat, process.stdout.isTTY === true) });
+  const log = (message: string) => logger.info(message);
   const services = new ServiceSlot();
+  const metrics = new ServiceMetrics(() => services.current);
   let shuttingDown = false;
   const app = createApp({
     services,
     maxUploadBytes: requested.maxUploadBytes,
     version: packageJson.version,
     isShuttingDown: () => shuttingDown,
+    metrics,
+    logger,
   });
   const server = Bun.serve({
     hostname: requested.host,
@@ -51,7 +60,7 @@ export async function serve(env: Record<string, string | undefined>): Promise<nu
   process.on("SIGINT", () => void stop("SIGINT"));
 
   const started = performance.now();
-  const loading = createServices(config).then((ready) => {
+  const loading = createServices(config, { observer: combineObservers(metrics.observer, logTasks(logger)) }).then((ready) => {
     loaded = ready;
     services.fill(ready);
     log(
@@ -65,8 +74,4 @@ export async function serve(env: Record<string, string | undefined>): Promise<nu
 
 function describeCatalog(config: Config): string {
   return config.catalog.kind === "api" ? config.catalog.baseUrl : `folder ${config.catalog.dir}`;
-}
-
-function log(message: string): void {
-  console.log(`${new Date().toISOString()} ${message}`);
 }

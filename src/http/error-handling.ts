@@ -1,5 +1,6 @@
 // Every non-2xx answer is the same JSON envelope: validation failures, our AppErrors, Hono's own HTTPExceptions
-// (malformed JSON, body too large) and unknown errors, which are logged and never shown to the client.
+// (malformed JSON, body too large) and unknown errors, which are logged (with the request id) and never shown to the
+// client.
 import type { Hook } from "@hono/zod-openapi";
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
@@ -34,7 +35,11 @@ export const handleError: ErrorHandler = (error, c) => {
   if (error instanceof HTTPException) {
     return fromHttpException(error, c);
   }
-  console.error(`${c.req.method} ${c.req.path} failed:`, error);
+  c.var.logger.error(`${c.req.method} ${c.req.path} failed`, error, {
+    request_id: c.var.requestId,
+    method: c.req.method,
+    path: c.req.path,
+  });
   return c.json(errorBody("INTERNAL", "internal error; see the service log"), 500);
 };
 

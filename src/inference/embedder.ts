@@ -2,6 +2,7 @@
 // and every photo waiting for the model when it frees up goes into the next batch: one photo alone is answered at
 // once, a bulk ingest is batched without any waiting window.
 import PQueue from "p-queue";
+import { type ServiceObserver, secondsSince, silentObserver } from "../observability/observer.ts";
 import { type DecodeOptions, decodeToModelInput, type ResizeFilter } from "./image-decoder.ts";
 import { EMBEDDING_DIMENSIONS, INPUT_FLOATS, type ModelSession } from "./model-session.ts";
 import { type FitMode, normaliseEmbedding, type VectorNormalisation } from "./preprocess.ts";
@@ -14,6 +15,7 @@ export interface EmbedderOptions {
   normalisation: VectorNormalisation;
   /** Photos decoded at the same time; decoding is CPU work that competes with the model for cores. */
   decodeConcurrency?: number;
+  observer?: Pick<ServiceObserver, "modelBatch">;
 }
 
 interface PendingInput {
@@ -29,6 +31,7 @@ export class Embedder {
   readonly #maxBatchSize: number;
   readonly #normalisation: VectorNormalisation;
   readonly #decodeQueue: PQueue;
+  readonly #observer: Pick<ServiceObserver, "modelBatch">;
   #waiting: PendingInput[] = [];
   #modelBusy = false;
 
@@ -38,10 +41,16 @@ export class Embedder {
     this.#maxBatchSize = options.maxBatchSize;
     this.#normalisation = options.normalisation;
     this.#decodeQueue = new PQueue({ concurrency: options.decodeConcurrency ?? 2 });
+    this.#observer = options.observer ?? silentObserver;
   }
 
   get backend(): "native" | "wasm" {
     return this.#session.backend;
+  }
+
+  /** Photos waiting for a decoding slot, and decoded photos waiting for the model. */
+  get queueDepths(): { decode: number; model: number } {
+    return { decode: this.#decodeQueue.size, model: this.#waiting.length };
   }
 
   /**
@@ -85,7 +94,9 @@ export class Embedder {
         inputs = new Float32Array(batch.length * INPUT_FLOATS);
         batch.forEach((item, i) => inputs.set(item.input, i * INPUT_FLOATS));
       }
+      const startedAt = performance.now();
       const embeddings = await this.#session.embed(inputs, batch.length);
+      this.#observer.modelBatch(batch.length, secondsSince(startedAt));
       batch.forEach((item, i) =>
         item.resolve(
           normaliseEmbedding(

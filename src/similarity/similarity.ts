@@ -2,6 +2,7 @@
 import { imageUrlFor } from "../config.ts";
 import { AppError } from "../errors.ts";
 import type { Embedder } from "../inference/embedder.ts";
+import { type ServiceObserver, secondsSince, silentObserver } from "../observability/observer.ts";
 import type { Neighbour, VectorStore } from "../store/vector-store.ts";
 
 /**
@@ -32,11 +33,18 @@ export class SimilarityService {
   readonly #store: VectorStore;
   readonly #embedder: Embedder;
   readonly #imageUrlTemplate: string;
+  readonly #observer: Pick<ServiceObserver, "search">;
 
-  constructor(options: { store: VectorStore; embedder: Embedder; imageUrlTemplate: string }) {
+  constructor(options: {
+    store: VectorStore;
+    embedder: Embedder;
+    imageUrlTemplate: string;
+    observer?: Pick<ServiceObserver, "search">;
+  }) {
     this.#store = options.store;
     this.#embedder = options.embedder;
     this.#imageUrlTemplate = options.imageUrlTemplate;
+    this.#observer = options.observer ?? silentObserver;
   }
 
   similarToProduct(productId: number, query: SimilarityQuery): SimilarProduct[] {
@@ -48,12 +56,19 @@ export class SimilarityService {
         `product ${productId} has no embedding; create it with POST /embeddings/product/${productId}`,
       );
     }
-    return this.#answer(this.#store.search(vector, query.topN + (query.excludeId === undefined ? 0 : 1)), query);
+    return this.#answer(this.#search(vector, query.topN + (query.excludeId === undefined ? 0 : 1)), query);
   }
 
   async similarToPhoto(photo: Uint8Array, query: SimilarityQuery): Promise<SimilarProduct[]> {
     const vector = await this.#embedder.embedImage(photo, { interactive: true });
-    return this.#answer(this.#store.search(vector, query.topN), query);
+    return this.#answer(this.#search(vector, query.topN), query);
+  }
+
+  #search(vector: Float32Array, k: number): Neighbour[] {
+    const startedAt = performance.now();
+    const neighbours = this.#store.search(vector, k);
+    this.#observer.search(secondsSince(startedAt));
+    return neighbours;
   }
 
   #answer(neighbours: Neighbour[], query: SimilarityQuery): SimilarProduct[] {

@@ -2,6 +2,7 @@
 // functions report per-product outcomes; a failure inside a task is recorded on it and never reaches HTTP.
 import PQueue from "p-queue";
 import { describeError } from "../errors.ts";
+import { type ServiceObserver, secondsSince, silentObserver } from "../observability/observer.ts";
 import type { Task, TaskRegistry } from "./task-registry.ts";
 
 export interface TaskContext {
@@ -24,10 +25,15 @@ export class TaskRunner {
   readonly registry: TaskRegistry;
   readonly #queue: PQueue;
   readonly #shutdown = new AbortController();
+  readonly #observer: Pick<ServiceObserver, "taskStarted" | "taskFinished">;
 
-  constructor(registry: TaskRegistry, options: { concurrency: number }) {
+  constructor(
+    registry: TaskRegistry,
+    options: { concurrency: number; observer?: Pick<ServiceObserver, "taskStarted" | "taskFinished"> },
+  ) {
     this.registry = registry;
     this.#queue = new PQueue({ concurrency: options.concurrency });
+    this.#observer = options.observer ?? silentObserver;
   }
 
   /** Queues the work; single-product tasks go ahead of catalogue-wide ones. */
@@ -50,6 +56,7 @@ export class TaskRunner {
     this.#queue.clear();
     for (const task of this.registry.list({ limit: Number.MAX_SAFE_INTEGER, status: "queued" })) {
       this.registry.finish(task, "failed", "the service shut down before this task started; submit it again");
+      this.#observer.taskFinished(task, 0);
     }
     const timer = setTimeout(() => this.#shutdown.abort(new Error("the service is shutting down")), graceMs);
     await this.#queue.onPendingZero();
@@ -59,6 +66,8 @@ export class TaskRunner {
   async #run(task: Task, work: TaskWork): Promise<void> {
     const { registry } = this;
     registry.markRunning(task);
+    const startedAt = performance.now();
+    this.#observer.taskStarted(task);
     const context: TaskContext = {
       task,
       signal: this.#shutdown.signal,
@@ -79,5 +88,6 @@ export class TaskRunner {
       registry.recordFailure(task, { product_id: task.product_id, ...describeError(error) });
       registry.finish(task, "failed");
     }
+    this.#observer.taskFinished(task, secondsSince(startedAt));
   }
 }

@@ -8,6 +8,8 @@ import { copyFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
 import { createApp } from "../../src/app.ts";
+import { Logger } from "../../src/observability/log.ts";
+import { ServiceMetrics } from "../../src/observability/metrics.ts";
 import { ServiceSlot } from "../../src/services.ts";
 import { FASHION_DIR, fashionPhotos, REPO_ROOT, SHARED_DIR } from "../helpers/catalog-server.ts";
 import { announceSkip, requireFashionPhotos, waitFor } from "../helpers/environment.ts";
@@ -149,7 +151,14 @@ describe.skipIf(!HAS_BINARY)("the compiled binary, copied alone into a temp dir"
       }
       for (const ref of refs(doc)) expect(resolvePointer(doc, ref)).toBeDefined();
       // The very document the source makes: nothing was lost in bundling.
-      const source = createApp({ services: new ServiceSlot(), maxUploadBytes: 10 * 1024 * 1024, version: packageJson.version });
+      const slot = new ServiceSlot();
+      const source = createApp({
+        services: slot,
+        maxUploadBytes: 10 * 1024 * 1024,
+        version: packageJson.version,
+        metrics: new ServiceMetrics(() => slot.current),
+        logger: new Logger({ format: "json", sink: () => {} }),
+      });
       expect(doc).toEqual((await (await source.request("/openapi.json")).json()) as typeof doc);
 
       const page = await fetch(`${service.url}/docs`);

@@ -6,6 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type App, createApp } from "../../src/app.ts";
 import { type Config, parseConfig } from "../../src/config.ts";
+import { Logger } from "../../src/observability/log.ts";
+import { ServiceMetrics } from "../../src/observability/metrics.ts";
+import { combineObservers } from "../../src/observability/observer.ts";
+import { logTasks } from "../../src/observability/task-log.ts";
 import { createServices, type Services, ServiceSlot } from "../../src/services.ts";
 import type { Task } from "../../src/tasks/task-registry.ts";
 import { fashionPhotos, makePhoto } from "./catalog-server.ts";
@@ -115,6 +119,11 @@ export interface AppUnderTest extends AsyncDisposable {
   config: Config;
   /** The temp catalogue folder, or null with a catalogue API. */
   catalogDir: string | null;
+  /** This app's metrics and logger, as passed to createApp. */
+  metrics: ServiceMetrics;
+  logger: Logger;
+  /** Every line the app logged so far (JSON), requests and tasks alike. */
+  logLines(): string[];
   close(): Promise<void>;
 }
 
@@ -134,16 +143,19 @@ export async function startAppUnderTest(options: AppUnderTestOptions = {}): Prom
     env.CATALOG_DIR = catalogDir;
   }
   const config = parseConfig(env);
+  const slot = new ServiceSlot();
+  const lines: string[] = [];
+  const logger = new Logger({ format: "json", sink: (line) => lines.push(line) });
+  const metrics = new ServiceMetrics(() => slot.current);
   let services: Services;
   try {
-    services = await createServices(config);
+    services = await createServices(config, { observer: combineObservers(metrics.observer, logTasks(logger)) });
   } catch (error) {
     await rm(root, { recursive: true, force: true });
     throw error;
   }
-  const slot = new ServiceSlot();
   slot.fill(services);
-  const app = createApp({ services: slot, maxUploadBytes: config.maxUploadBytes, version: "test" });
+  const app = createApp({ services: slot, maxUploadBytes: config.maxUploadBytes, version: "test", metrics, logger });
   let closed = false;
   const close = async () => {
     if (closed) return;
@@ -151,16 +163,30 @@ export async function startAppUnderTest(options: AppUnderTestOptions = {}): Prom
     await services.close(1000);
     await rm(root, { recursive: true, force: true });
   };
-  return { app, slot, services, config, catalogDir, close, [Symbol.asyncDispose]: close };
+  return {
+    app,
+    slot,
+    services,
+    config,
+    catalogDir,
+    metrics,
+    logger,
+    logLines: () => [...lines],
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }
 
 /** The app before its services are loaded: an empty ServiceSlot, no model needed. */
 export function createUnreadyApp(options: { maxUploadBytes?: number; isShuttingDown?: () => boolean } = {}): App {
+  const services = new ServiceSlot();
   return createApp({
-    services: new ServiceSlot(),
+    services,
     maxUploadBytes: options.maxUploadBytes ?? 10 * 1024 * 1024,
     version: "test",
     isShuttingDown: options.isShuttingDown,
+    metrics: new ServiceMetrics(() => services.current),
+    logger: new Logger({ format: "json", sink: () => {} }),
   });
 }
 

@@ -67,6 +67,7 @@ const SERVICE_VARIABLES = [
   "IMAGE_URL_TEMPLATE",
   "MAX_UPLOAD_BYTES",
   "MAX_IMAGE_PIXELS",
+  "LOG_FORMAT",
 ];
 
 const LISTENING = /listening on (http:\/\/[^\s/]+:(\d+))/;

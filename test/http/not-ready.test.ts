@@ -11,7 +11,7 @@ import { BAD_REQUESTS, describeRequest } from "./bad-requests.ts";
 
 const NOT_READY = { code: "NOT_READY", message: "the service is starting: model or index not loaded yet" };
 
-/** One well-formed request per operation (health is the one that answers while loading). */
+/** One well-formed request per operation (health and metrics are the ones that answer while loading). */
 const VALID_REQUESTS: Record<string, { path: string; init?: () => RequestInit }> = {
   ready: { path: "/ready" },
   checkEmbedding: { path: "/embeddings/check/1" },
@@ -44,16 +44,29 @@ describe("an app whose services are not loaded yet", () => {
     expect({ status: response.status, body: await response.json() }).toEqual({ status: 200, body: { status: "ok" } });
   });
 
+  test("GET /metrics answers 200 in the Prometheus format while loading", async () => {
+    const response = await call(app, "/metrics");
+    const text = await response.text();
+    expect({ status: response.status, contentType: response.headers.get("Content-Type") }).toEqual({
+      status: 200,
+      contentType: "text/plain; version=0.0.4; charset=utf-8",
+    });
+    expect(text).toContain("\nprocess_resident_memory_bytes ");
+  });
+
   test("GET /ready answers 503 NOT_READY", async () => {
     expect(await expectErrorEnvelope(await call(app, "/ready"), 503, "NOT_READY")).toEqual(NOT_READY);
   });
 
-  test("the table of valid requests names every operation in /openapi.json except health", async () => {
+  test("the table of valid requests names every operation in /openapi.json except health and metrics", async () => {
     const doc = (await (await call(app, "/openapi.json")).json()) as {
       paths: Record<string, Record<string, { operationId: string }>>;
     };
     const operationIds = Object.values(doc.paths).flatMap((item) => Object.values(item).map((op) => op.operationId));
-    expect(operationIds.filter((id) => id !== "health").sort()).toEqual(Object.keys(VALID_REQUESTS).sort());
+    const answerWhileLoading = ["health", "metrics"];
+    expect(operationIds.filter((id) => !answerWhileLoading.includes(id)).sort()).toEqual(
+      Object.keys(VALID_REQUESTS).sort(),
+    );
   });
 
   test.each(Object.entries(VALID_REQUESTS))("%s answers 503 NOT_READY", async (_operationId, request) => {

@@ -122,6 +122,7 @@ describe("GET /openapi.json", () => {
         tags: ["products"],
         statuses: ["200", "400", "404", notReady],
       },
+      "GET /metrics": { operationId: "metrics", tags: ["health"], statuses: ["200"] },
     });
   });
 

@@ -254,7 +254,13 @@ describe.skipIf(!MODEL_PATH)("similar-product search", () => {
       };
 
       beforeAll(() => {
-        smallApp = createApp({ services: subject.slot, maxUploadBytes: LIMIT, version: "test" });
+        smallApp = createApp({
+          services: subject.slot,
+          maxUploadBytes: LIMIT,
+          version: "test",
+          metrics: subject.metrics,
+          logger: subject.logger,
+        });
       });
 
       test("a bigger upload is 413 PAYLOAD_TOO_LARGE naming the limit", async () => {

@@ -16,6 +16,7 @@ describe("parseConfig", () => {
       imageUrlTemplate: "https://shop.example/api/products/{id}/image",
       maxUploadBytes: 10 * 1024 * 1024,
       maxImagePixels: 50_000_000,
+      logFormat: null,
     });
   });
 
@@ -50,9 +51,16 @@ describe("parseConfig", () => {
     [{ ...api, CATALOG_DIR: "/photos" }, /^invalid configuration: CATALOG_API_URL: set exactly one of/],
     [{ ...api, IMAGE_URL_TEMPLATE: "https://cdn.example/p.jpg" }, /^invalid configuration: IMAGE_URL_TEMPLATE: must contain \{id\}/],
     [{ ...api, MAX_UPLOAD_BYTES: "0" }, /^invalid configuration: MAX_UPLOAD_BYTES: /],
+    [{ ...api, LOG_FORMAT: "yaml" }, /^invalid configuration: LOG_FORMAT: .*\(got "yaml"\)$/],
   ])("a bad environment stops with one line naming the variable (%#)", (env, message) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(message);
+  });
+
+  test("LOG_FORMAT: json or text; unset (or empty) leaves the choice to the terminal", () => {
+    expect(parseConfig({ ...api, LOG_FORMAT: "json" }).logFormat).toBe("json");
+    expect(parseConfig({ ...api, LOG_FORMAT: "text" }).logFormat).toBe("text");
+    expect(parseConfig({ ...api, LOG_FORMAT: "" }).logFormat).toBeNull();
   });
 
   test("an empty variable counts as unset", () => {
