@@ -57,15 +57,22 @@ export const TaskSchema = z
       .openapi({ description: "migrate_index: at start, re-embedding an index that an earlier pipeline made" }),
     status: z.enum(["queued", "running", "succeeded", "failed"]),
     product_id: z.number().int().nullable(),
-    product_ids: z.array(z.number().int()).nullable(),
+    product_ids: z
+      .array(z.number().int())
+      .nullable()
+      .openapi({ description: "The batch's ids. In GET /tasks, the first 100 only; GET /tasks/{task_id} has them all." }),
     progress: z.object({
       total: z.number().int().openapi({ description: "Products to process; grows as a catalogue walk lists pages." }),
       done: z.number().int(),
       failed: z.number().int(),
     }),
-    errors: z.array(
-      z.object({ product_id: z.number().int().nullable(), code: z.string(), message: z.string() }),
-    ),
+    errors: z
+      .array(z.object({ product_id: z.number().int().nullable(), code: z.string(), message: z.string() }))
+      .openapi({ description: "The first 100 failures; errors_omitted counts the rest." }),
+    errors_omitted: z
+      .number()
+      .int()
+      .openapi({ description: "Failures past the first 100, counted (also in progress.failed) but not listed." }),
     message: z.string().nullable(),
     created_at: z.string(),
     started_at: z.string().nullable(),
@@ -85,3 +92,4 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
 
 /** Every route that needs the model or the index answers 503 until both are loaded (and while shutting down). */
 export const notReadyResponse = errorResponse("The model or the index is still loading, or the service is shutting down");
+

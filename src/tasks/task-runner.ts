@@ -48,7 +48,7 @@ export class TaskRunner {
   async shutdown(graceMs: number): Promise<void> {
     this.#queue.pause();
     this.#queue.clear();
-    for (const task of this.registry.list({ limit: Number.MAX_SAFE_INTEGER, status: "queued" })) {
+    for (const task of this.registry.queued()) {
       this.registry.finish(task, "failed", "the service shut down before this task started; submit it again");
     }
     const timer = setTimeout(() => this.#shutdown.abort(new Error("the service is shutting down")), graceMs);

@@ -177,6 +177,14 @@ describe("GET /openapi.json", () => {
     });
   });
 
+  test("GET /tasks says its page size: 20 by default, at most 100", async () => {
+    const doc = (await openapiDoc()) as unknown as {
+      paths: Record<string, { get: { parameters: { name: string; schema: Record<string, unknown> }[] } }>;
+    };
+    const limit = doc.paths["/tasks"]!.get.parameters.find((parameter) => parameter.name === "limit")!;
+    expect(limit.schema).toMatchObject({ type: "integer", minimum: 1, maximum: 100, default: 20 });
+  });
+
   test("every $ref resolves and every path parameter is declared as a required path parameter", async () => {
     const doc = await openapiDoc();
     const dangling = refs(doc).filter((ref) => {
