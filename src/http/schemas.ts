@@ -93,3 +93,19 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
 /** Every route that needs the model or the index answers 503 until both are loaded (and while shutting down). */
 export const notReadyResponse = errorResponse("The model or the index is still loading, or the service is shutting down");
 
+/**
+ * Writes and uploads: besides NOT_READY and SHUTTING_DOWN, a 503 QUEUE_FULL when too much work is already queued, with
+ * Retry-After.
+ */
+export const busyResponse = {
+  ...errorResponse(
+    "QUEUE_FULL: too much work is queued (MAX_QUEUED_PRODUCTS, or MAX_PENDING_UPLOADS for uploads); retry after " +
+      "Retry-After seconds. Also NOT_READY while the model or the index is loading, SHUTTING_DOWN while shutting down",
+  ),
+  headers: z.object({
+    "Retry-After": z
+      .string()
+      .optional()
+      .openapi({ description: "With QUEUE_FULL: whole seconds to wait, estimated from the recent pace", example: "5" }),
+  }),
+};

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { Admission } from "../../src/admission.ts";
 import { AppError } from "../../src/errors.ts";
 import { MAX_ERRORS_PER_TASK, MAX_LISTED_PRODUCT_IDS, TaskRegistry } from "../../src/tasks/task-registry.ts";
 import { TaskRunner } from "../../src/tasks/task-runner.ts";
@@ -84,6 +85,27 @@ describe("TaskRunner", () => {
       150,
       { product_id: 100, code: "PRODUCT_NOT_FOUND", message: "product 100 not found" },
     ]);
+  });
+
+  test("a task's admission is given back as its products finish, and in full when it ends", async () => {
+    const admission = new Admission({ capacity: 3, name: "queued products", setting: "MAX_QUEUED_PRODUCTS" });
+    const registry = new TaskRegistry();
+    const runner = new TaskRunner(registry, { concurrency: 1 });
+    const seen: number[] = [];
+    const task = runner.submit(
+      registry.create("embed_products", { productIds: [1, 2, 3] }),
+      async (context) => {
+        seen.push(admission.inUse);
+        context.itemDone();
+        seen.push(admission.inUse);
+        context.itemFailed(2, new Error("broken"));
+        seen.push(admission.inUse);
+        // the third product is never reported: the end of the task gives it back
+      },
+      { reservation: admission.reserve(3) },
+    );
+    await finished(registry, task.task_id);
+    expect([...seen, admission.inUse]).toEqual([3, 2, 1, 0]);
   });
 
   test("shutdown fails queued tasks, lets running ones finish, and aborts them after the grace period", async () => {
