@@ -32,8 +32,13 @@ const envSchema = z
       z.string().includes("{id}", { message: "must contain {id}" }).optional(),
     ),
     MAX_UPLOAD_BYTES: positiveInt(10 * 1024 * 1024),
-    MAX_IMAGE_PIXELS: positiveInt(50_000_000),
     LOG_FORMAT: z.preprocess(emptyAsUnset, z.enum(["json", "text"]).optional()),
+    // 25 MP: a 6000x4000 camera original; a decoded photo takes width x height x 4 bytes (100 MB at the limit).
+    MAX_IMAGE_PIXELS: positiveInt(25_000_000),
+    // One full batch (10,000 ids); about 5 minutes of work at ~30 photos/s on 2 cores.
+    MAX_QUEUED_PRODUCTS: positiveInt(10_000),
+    // Each holds up to MAX_UPLOAD_BYTES of body while it waits for the decoder.
+    MAX_PENDING_UPLOADS: positiveInt(16),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.CATALOG_API_URL) === Boolean(env.CATALOG_DIR)) {
@@ -63,6 +68,10 @@ export interface Config {
   maxImagePixels: number;
   /** LOG_FORMAT; null when unset: text on a terminal, JSON otherwise (decided by the serve command). */
   logFormat: LogFormat | null;
+  /** Products queued or in flight across all write tasks; past it, writes answer 503 QUEUE_FULL. */
+  maxQueuedProducts: number;
+  /** Uploads being received, decoded or searched at once; past it, uploads answer 503 QUEUE_FULL. */
+  maxPendingUploads: number;
 }
 
 export class ConfigError extends Error {
@@ -98,6 +107,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     maxImagePixels: e.MAX_IMAGE_PIXELS,
     logFormat: e.LOG_FORMAT ?? null,
+    maxQueuedProducts: e.MAX_QUEUED_PRODUCTS,
+    maxPendingUploads: e.MAX_PENDING_UPLOADS,
   };
 }
 

@@ -12,6 +12,8 @@ export type ErrorCode =
   | "INVALID_IMAGE"
   | "IMAGE_TOO_LARGE"
   | "CATALOG_UNAVAILABLE"
+  | "WALK_IN_PROGRESS"
+  | "QUEUE_FULL"
   | "NOT_READY"
   | "SHUTTING_DOWN"
   | "INTERNAL";
@@ -23,6 +25,8 @@ export class AppError extends Error {
     readonly status: number,
     message: string,
     readonly details?: unknown,
+    /** Response headers that belong with this answer, e.g. Retry-After on a 503. */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }

@@ -1,5 +1,6 @@
 // Builds the core of the service from its configuration (model, index, catalogue, task runner) with no HTTP in
 // sight, so the server, the tests and later the command line all assemble it the same way.
+import { Admission } from "./admission.ts";
 import { createCatalog } from "./catalog/create-catalog.ts";
 import { FolderCatalog } from "./catalog/folder-catalog.ts";
 import { HttpCatalog } from "./catalog/http-catalog.ts";
@@ -35,6 +36,8 @@ export interface Services {
   jobs: EmbeddingJobs;
   similarity: SimilarityService;
   tasks: TaskRegistry;
+  /** Uploads being received, decoded or searched: each holds its body, so only so many at once. */
+  uploads: Admission;
   /** Present in folder mode, where the service serves the catalogue's photos itself. */
   photoFolder: FolderCatalog | null;
   /** Work waiting at each ingestion stage, read when metrics are scraped. */
@@ -81,6 +84,11 @@ export async function createServices(config: Config, options: ServicesOptions = 
     embedder,
     store,
     runner,
+    admission: new Admission({
+      capacity: config.maxQueuedProducts,
+      name: "queued products",
+      setting: "MAX_QUEUED_PRODUCTS",
+    }),
     pipelineWidth: Math.max(config.inference.batchSize, config.catalogHttp.concurrency) * 2,
   });
   if (migration) jobs.migrateProducts(migration);
@@ -90,6 +98,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
     jobs,
     similarity: new SimilarityService({ store, embedder, imageUrlTemplate: config.imageUrlTemplate, observer }),
     tasks,
+    uploads: new Admission({ capacity: config.maxPendingUploads, name: "upload slots", setting: "MAX_PENDING_UPLOADS" }),
     photoFolder: catalog instanceof FolderCatalog ? catalog : null,
     queueDepths: () => ({
       catalogRequests: catalog instanceof HttpCatalog ? catalog.requestsWaiting : 0,

@@ -30,6 +30,7 @@ export const validationHook: Hook<unknown, any, any, unknown> = (result, c) => {
 
 export const handleError: ErrorHandler = (error, c) => {
   if (error instanceof AppError) {
+    for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
     return c.json(errorBody(error.code, error.message, error.details), error.status as ContentfulStatusCode);
   }
   if (error instanceof HTTPException) {

@@ -57,15 +57,22 @@ export const TaskSchema = z
       .openapi({ description: "migrate_index: at start, re-embedding an index that an earlier pipeline made" }),
     status: z.enum(["queued", "running", "succeeded", "failed"]),
     product_id: z.number().int().nullable(),
-    product_ids: z.array(z.number().int()).nullable(),
+    product_ids: z
+      .array(z.number().int())
+      .nullable()
+      .openapi({ description: "The batch's ids. In GET /tasks, the first 100 only; GET /tasks/{task_id} has them all." }),
     progress: z.object({
       total: z.number().int().openapi({ description: "Products to process; grows as a catalogue walk lists pages." }),
       done: z.number().int(),
       failed: z.number().int(),
     }),
-    errors: z.array(
-      z.object({ product_id: z.number().int().nullable(), code: z.string(), message: z.string() }),
-    ),
+    errors: z
+      .array(z.object({ product_id: z.number().int().nullable(), code: z.string(), message: z.string() }))
+      .openapi({ description: "The first 100 failures; errors_omitted counts the rest." }),
+    errors_omitted: z
+      .number()
+      .int()
+      .openapi({ description: "Failures past the first 100, counted (also in progress.failed) but not listed." }),
     message: z.string().nullable(),
     created_at: z.string(),
     started_at: z.string().nullable(),
@@ -85,3 +92,20 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
 
 /** Every route that needs the model or the index answers 503 until both are loaded (and while shutting down). */
 export const notReadyResponse = errorResponse("The model or the index is still loading, or the service is shutting down");
+
+/**
+ * Writes and uploads: besides NOT_READY and SHUTTING_DOWN, a 503 QUEUE_FULL when too much work is already queued, with
+ * Retry-After.
+ */
+export const busyResponse = {
+  ...errorResponse(
+    "QUEUE_FULL: too much work is queued (MAX_QUEUED_PRODUCTS, or MAX_PENDING_UPLOADS for uploads); retry after " +
+      "Retry-After seconds. Also NOT_READY while the model or the index is loading, SHUTTING_DOWN while shutting down",
+  ),
+  headers: z.object({
+    "Retry-After": z
+      .string()
+      .optional()
+      .openapi({ description: "With QUEUE_FULL: whole seconds to wait, estimated from the recent pace", example: "5" }),
+  }),
+};

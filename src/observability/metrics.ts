@@ -70,7 +70,7 @@ export class ServiceMetrics {
         const services = readServices();
         if (!services) return;
         // Every kind the registry still remembers gets both series, so a drained queue reads 0, not "no data".
-        for (const task of services.tasks.list({ limit: Number.MAX_SAFE_INTEGER })) {
+        for (const task of services.tasks.list({ limit: Number.MAX_SAFE_INTEGER }).tasks) {
           for (const status of ["queued", "running"] as const) {
             this.inc({ kind: task.kind, status }, task.status === status ? 1 : 0);
           }

@@ -1,7 +1,10 @@
 // The work behind the embedding endpoints: each request becomes a task that runs products through the ingestion
-// pipeline (fetch from the catalogue -> decode -> embed in batches -> store), a bounded number at a time.
+// pipeline (fetch from the catalogue -> decode -> embed in batches -> store), a bounded number at a time. Requests
+// are admitted only while the products they add fit under the limit, and one catalogue walk runs at a time.
 import PQueue from "p-queue";
+import type { Admission } from "../admission.ts";
 import type { Catalog } from "../catalog/catalog.ts";
+import { AppError } from "../errors.ts";
 import type { Embedder } from "../inference/embedder.ts";
 import type { PendingMigration } from "../store/pipeline-migration.ts";
 import type { VectorStore } from "../store/vector-store.ts";
@@ -13,6 +16,8 @@ export interface EmbeddingJobsOptions {
   embedder: Embedder;
   store: VectorStore;
   runner: TaskRunner;
+  /** Products queued or in flight across the write tasks; a catalogue walk and a migration take none. */
+  admission: Admission;
   /** Products of one explicit list in flight at once; enough to fill the model's batches. */
   pipelineWidth: number;
 }
@@ -26,6 +31,9 @@ export class EmbeddingJobs {
   readonly #runner: TaskRunner;
   readonly #registry: TaskRegistry;
   readonly #pipelineWidth: number;
+  readonly #admission: Admission;
+  /** The latest catalogue walk: a second one is refused while it is queued or running. */
+  #walk: Task | null = null;
 
   constructor(options: EmbeddingJobsOptions) {
     this.#catalog = options.catalog;
@@ -34,18 +42,22 @@ export class EmbeddingJobs {
     this.#runner = options.runner;
     this.#registry = options.runner.registry;
     this.#pipelineWidth = options.pipelineWidth;
+    this.#admission = options.admission;
   }
 
   /** Fetches, embeds and stores one product's photo, replacing any vector it had. */
   embedProduct(productId: number, kind: "embed_product" | "reembed_product"): Task {
+    const reservation = this.#admission.reserve(1);
     const sequence = this.#store.takeSequence();
     const task = this.#registry.create(kind, { productId });
     return this.#runner.submit(task, (context) => this.#ingest([productId], sequence, 1, context), {
       priority: SINGLE_PRODUCT_PRIORITY,
+      reservation,
     });
   }
 
   deleteProduct(productId: number): Task {
+    const reservation = this.#admission.reserve(1);
     const sequence = this.#store.takeSequence();
     const task = this.#registry.create("delete_product", { productId });
     return this.#runner.submit(
@@ -55,15 +67,23 @@ export class EmbeddingJobs {
         context.itemDone();
         return { message: existed ? "embedding deleted" : "the product had no embedding; nothing to delete" };
       },
-      { priority: SINGLE_PRODUCT_PRIORITY },
+      { priority: SINGLE_PRODUCT_PRIORITY, reservation },
     );
   }
 
   embedProducts(productIds: number[]): Task {
-    const sequence = this.#store.takeSequence();
     const unique = [...new Set(productIds)];
+    if (unique.length > this.#admission.capacity) {
+      // It would never fit, however long the client waited.
+      const message = `at most ${this.#admission.capacity} products per request (${this.#admission.setting})`;
+      throw new AppError("VALIDATION_FAILED", 400, `product_ids: ${message}`, [{ field: "product_ids", message }]);
+    }
+    const reservation = this.#admission.reserve(unique.length);
+    const sequence = this.#store.takeSequence();
     const task = this.#registry.create("embed_products", { productIds: unique });
-    return this.#runner.submit(task, (context) => this.#ingest(unique, sequence, this.#pipelineWidth, context));
+    return this.#runner.submit(task, (context) => this.#ingest(unique, sequence, this.#pipelineWidth, context), {
+      reservation,
+    });
   }
 
   /**
@@ -82,10 +102,23 @@ export class EmbeddingJobs {
     });
   }
 
-  /** Walks the whole catalogue from `startPage`, `batchSize` products in flight at a time. */
+  /**
+   * Walks the whole catalogue from `startPage`, `batchSize` products in flight at a time. Its size is unknown, so it
+   * takes no admission slots; instead there is one walk at a time.
+   */
   embedCatalog(options: { startPage: number; batchSize: number }): Task {
+    const running = this.#walk;
+    if (running && running.finished_at === null) {
+      throw new AppError(
+        "WALK_IN_PROGRESS",
+        409,
+        `a catalogue walk is already queued or running: follow it at /tasks/${running.task_id}`,
+        { task_id: running.task_id },
+      );
+    }
     const sequence = this.#store.takeSequence();
     const task = this.#registry.create("embed_catalog", {});
+    this.#walk = task;
     return this.#runner.submit(task, async (context) => {
       let page = options.startPage;
       let listing = this.#catalog.listPage(page, context.signal);

@@ -1,6 +1,7 @@
 // Runs background tasks a few at a time on an in-process queue and keeps their status in the registry. Work
 // functions report per-product outcomes; a failure inside a task is recorded on it and never reaches HTTP.
 import PQueue from "p-queue";
+import type { Reservation } from "../admission.ts";
 import { describeError } from "../errors.ts";
 import { type ServiceObserver, secondsSince, silentObserver } from "../observability/observer.ts";
 import type { Task, TaskRegistry } from "./task-registry.ts";
@@ -36,9 +37,12 @@ export class TaskRunner {
     this.#observer = options.observer ?? silentObserver;
   }
 
-  /** Queues the work; single-product tasks go ahead of catalogue-wide ones. */
-  submit(task: Task, work: TaskWork, options: { priority?: number } = {}): Task {
-    void this.#queue.add(() => this.#run(task, work), { priority: options.priority ?? 0 });
+  /**
+   * Queues the work; single-product tasks go ahead of catalogue-wide ones. The task's admission `reservation` is given
+   * back a product at a time as they finish, and whatever is left when the task ends.
+   */
+  submit(task: Task, work: TaskWork, options: { priority?: number; reservation?: Reservation } = {}): Task {
+    void this.#queue.add(() => this.#run(task, work, options.reservation), { priority: options.priority ?? 0 });
     return task;
   }
 
@@ -54,7 +58,7 @@ export class TaskRunner {
   async shutdown(graceMs: number): Promise<void> {
     this.#queue.pause();
     this.#queue.clear();
-    for (const task of this.registry.list({ limit: Number.MAX_SAFE_INTEGER, status: "queued" })) {
+    for (const task of this.registry.queued()) {
       this.registry.finish(task, "failed", "the service shut down before this task started; submit it again");
       this.#observer.taskFinished(task, 0);
     }
@@ -63,7 +67,7 @@ export class TaskRunner {
     clearTimeout(timer);
   }
 
-  async #run(task: Task, work: TaskWork): Promise<void> {
+  async #run(task: Task, work: TaskWork, reservation: Reservation | undefined): Promise<void> {
     const { registry } = this;
     registry.markRunning(task);
     const startedAt = performance.now();
@@ -76,8 +80,12 @@ export class TaskRunner {
       },
       itemDone: () => {
         task.progress.done++;
+        reservation?.release();
       },
-      itemFailed: (productId, error) => registry.recordFailure(task, { product_id: productId, ...describeError(error) }),
+      itemFailed: (productId, error) => {
+        registry.recordFailure(task, { product_id: productId, ...describeError(error) });
+        reservation?.release();
+      },
     };
     try {
       const outcome = await work(context);
@@ -87,6 +95,8 @@ export class TaskRunner {
     } catch (error) {
       registry.recordFailure(task, { product_id: task.product_id, ...describeError(error) });
       registry.finish(task, "failed");
+    } finally {
+      reservation?.releaseAll();
     }
     this.#observer.taskFinished(task, secondsSince(startedAt));
   }

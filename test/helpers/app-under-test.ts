@@ -97,6 +97,7 @@ export function finishedTask(fields: Partial<Task> & Pick<Task, "kind" | "status
     product_ids: null,
     progress: { total: 0, done: 0, failed: 0 },
     errors: [],
+    errors_omitted: 0,
     message: null,
     created_at: expect.any(String),
     started_at: expect.any(String),

@@ -23,6 +23,8 @@ export interface CatalogFaults {
   brokenBytes?: Set<number>;
   /** Delay every answer, for timeouts and for holding requests in flight. */
   delayMs?: number;
+  /** Hold every answer until this settles: a test keeps work in flight for as long as it needs, then lets it go. */
+  hold?: Promise<unknown>;
 }
 
 export interface CatalogServerOptions {
@@ -86,6 +88,7 @@ export function startCatalogServer(options: CatalogServerOptions): CatalogServer
       maxInFlight = Math.max(maxInFlight, inFlight);
       try {
         if (handle.faults.delayMs) await delay(handle.faults.delayMs, request.signal);
+        if (handle.faults.hold) await handle.faults.hold;
         return await route(request, url);
       } finally {
         inFlight--;

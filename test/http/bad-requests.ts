@@ -208,8 +208,16 @@ export const BAD_REQUESTS: BadRequest[] = [
     status: 400,
     error: invalidField("status", 'Invalid option: expected one of "queued"|"running"|"succeeded"|"failed"'),
   },
-  { path: "/tasks?limit=0", status: 400, error: invalidField("limit", wholeNumberFrom(1, 1000)) },
-  { path: "/tasks?limit=abc", status: 400, error: invalidField("limit", wholeNumberFrom(1, 1000)) },
+  ...["limit=0", "limit=abc", "limit=101"].map((query) => ({
+    path: `/tasks?${query}`,
+    status: 400,
+    error: invalidField("limit", wholeNumberFrom(1, 100)),
+  })),
+  ...["cursor=abc", "cursor=-1", "cursor="].map((query) => ({
+    path: `/tasks?${query}`,
+    status: 400,
+    error: invalidField("cursor", "must be the next_cursor of an earlier page"),
+  })),
 ];
 
 /** A test name: method, path, and the body when it is text. */

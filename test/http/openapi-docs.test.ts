@@ -98,12 +98,12 @@ describe("GET /openapi.json", () => {
       "POST /embeddings/generate": {
         operationId: "generate",
         tags: ["embeddings"],
-        statuses: ["202", "400", "413", notReady],
+        statuses: ["202", "400", "409", "413", notReady],
       },
       "POST /embeddings/generate-all": {
         operationId: "generateAll",
         tags: ["embeddings"],
-        statuses: ["202", "400", notReady],
+        statuses: ["202", "400", "409", notReady],
       },
       "GET /similar-products/{product_id}": {
         operationId: "similarToProduct",
@@ -176,6 +176,26 @@ describe("GET /openapi.json", () => {
       },
       required: ["error"],
     });
+  });
+
+  test("every write and every upload says it may answer 503 with Retry-After when too much work is queued", async () => {
+    const doc = await openapiDoc();
+    const silent = operations(doc)
+      .filter(({ method }) => method !== "get")
+      .filter(({ operation }) => {
+        const busy = operation.responses["503"];
+        return !(busy?.headers && "Retry-After" in busy.headers && busy.description?.includes("QUEUE_FULL"));
+      })
+      .map(({ method, path }) => `${method} ${path}`);
+    expect(silent).toEqual([]);
+  });
+
+  test("GET /tasks says its page size: 20 by default, at most 100", async () => {
+    const doc = (await openapiDoc()) as unknown as {
+      paths: Record<string, { get: { parameters: { name: string; schema: Record<string, unknown> }[] } }>;
+    };
+    const limit = doc.paths["/tasks"]!.get.parameters.find((parameter) => parameter.name === "limit")!;
+    expect(limit.schema).toMatchObject({ type: "integer", minimum: 1, maximum: 100, default: 20 });
   });
 
   test("every $ref resolves and every path parameter is declared as a required path parameter", async () => {

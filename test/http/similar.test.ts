@@ -239,8 +239,8 @@ describe.skipIf(!MODEL_PATH)("similar-product search", () => {
       );
       expect(await expectErrorEnvelope(response, 422, "IMAGE_TOO_LARGE")).toEqual({
         code: "IMAGE_TOO_LARGE",
-        message: "image is 100000x100000 = 10000000000 pixels; the limit is 50000000 pixels",
-        details: { width: 100_000, height: 100_000, maxPixels: 50_000_000 },
+        message: "image is 100000x100000 = 10000000000 pixels; the limit is 25000000 pixels",
+        details: { width: 100_000, height: 100_000, maxPixels: 25_000_000 },
       });
     });
 

@@ -23,6 +23,13 @@ import { BAD_REQUESTS, describeRequest } from "./bad-requests.ts";
 
 requireModel("HTTP tests of readiness, tasks and product photos (test/http/tasks-health-products.test.ts)");
 
+interface TaskPage {
+  tasks: Task[];
+  total: number;
+  limit: number;
+  next_cursor: string | null;
+}
+
 const PNG_ID = 501;
 const WEBP_ID = 502;
 const MISSING_ID = 999_999;
@@ -93,23 +100,70 @@ describe.skipIf(!MODEL_PATH)("a ready app over a catalogue folder", () => {
       expect([embedded.status, nothingToDelete.status, missing.status]).toEqual(["succeeded", "succeeded", "failed"]);
       const mine = [missing, nothingToDelete, embedded]; // newest first
 
-      const all = (await get("/tasks?limit=1000")).body as { tasks: Task[] };
+      const all = (await get("/tasks?limit=100")).body as TaskPage;
       expect(all.tasks.slice(0, 3)).toEqual(mine);
       const createdAt = all.tasks.map((task) => task.created_at);
       expect(createdAt).toEqual([...createdAt].sort().reverse());
 
-      expect(await get("/tasks?limit=1")).toEqual({ status: 200, body: { tasks: [missing] } });
+      const first = await get("/tasks?limit=1");
+      expect(first).toEqual({
+        status: 200,
+        body: { tasks: [missing], total: all.total, limit: 1, next_cursor: expect.any(String) },
+      });
 
-      const succeeded = (await get("/tasks?status=succeeded&limit=1000")).body as { tasks: Task[] };
+      const succeeded = (await get("/tasks?status=succeeded&limit=100")).body as TaskPage;
       expect(succeeded.tasks.slice(0, 2)).toEqual([nothingToDelete, embedded]);
       expect(succeeded.tasks.filter((task) => task.status !== "succeeded")).toEqual([]);
 
-      const failed = (await get("/tasks?status=failed")).body as { tasks: Task[] };
+      const failed = (await get("/tasks?status=failed")).body as TaskPage;
       expect(failed.tasks[0]).toEqual(missing);
       expect(failed.tasks.filter((task) => task.status !== "failed")).toEqual([]);
 
-      expect(await get("/tasks?status=queued")).toEqual({ status: 200, body: { tasks: [] } });
-      expect(await get("/tasks?status=running")).toEqual({ status: 200, body: { tasks: [] } });
+      const none = { status: 200, body: { tasks: [], total: 0, limit: 20, next_cursor: null } };
+      expect(await get("/tasks?status=queued")).toEqual(none);
+      expect(await get("/tasks?status=running")).toEqual(none);
+    });
+
+    test("GET /tasks answers 20 tasks by default and pages on with next_cursor, unshifted by new tasks", async () => {
+      for (let i = 0; i < 25; i++) await runTask(app, `/embeddings/product/${MISSING_ID}`, { method: "DELETE" });
+      const everything = ((await get("/tasks?limit=100")).body as TaskPage).tasks.map((task) => task.task_id);
+
+      const first = (await get("/tasks")).body as TaskPage;
+      expect([first.tasks.length, first.limit, first.total]).toEqual([20, 20, everything.length]);
+      const arrived = await runTask(app, `/embeddings/product/${MISSING_ID}`, { method: "DELETE" });
+      const second = (await get(`/tasks?limit=3&cursor=${first.next_cursor}`)).body as TaskPage;
+      expect([...first.tasks, ...second.tasks].map((task) => task.task_id)).toEqual(everything.slice(0, 23));
+      expect([second.total, second.tasks.some((task) => task.task_id === arrived.task_id)]).toEqual([
+        everything.length + 1,
+        false,
+      ]);
+
+      let cursor: string | null = first.next_cursor;
+      const paged = first.tasks.map((task) => task.task_id);
+      while (cursor !== null) {
+        const page = (await get(`/tasks?limit=7&cursor=${cursor}`)).body as TaskPage;
+        paged.push(...page.tasks.map((task) => task.task_id));
+        cursor = page.next_cursor;
+      }
+      expect([paged.length, paged.slice(0, everything.length)]).toEqual([first.total, everything]);
+    });
+
+    test("a task lists its first 100 errors and counts the rest; the list shows its first 100 ids", async () => {
+      const unknown = Array.from({ length: 150 }, (_, i) => 900_001 + i);
+      const task = await runTask(app, "/embeddings/generate-batch", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ product_ids: unknown }),
+      });
+      expect([task.status, task.progress, task.errors.length, task.errors_omitted, task.product_ids]).toEqual([
+        "failed",
+        { total: 150, done: 0, failed: 150 },
+        100,
+        50,
+        unknown,
+      ]);
+      const listed = ((await get("/tasks?limit=1")).body as TaskPage).tasks[0]!;
+      expect(listed).toEqual({ ...task, product_ids: unknown.slice(0, 100) });
     });
 
     test("GET /tasks/{id} shows the same task as the list", async () => {
@@ -175,9 +229,9 @@ describe.skipIf(!MODEL_PATH)("a ready app over a catalogue folder", () => {
     );
 
     test("none of them started a task", async () => {
-      const before = ((await get("/tasks?limit=1000")).body as { tasks: Task[] }).tasks.length;
+      const before = ((await get("/tasks")).body as TaskPage).total;
       for (const request of BAD_REQUESTS) await call(app, request.path, request.init?.());
-      const after = ((await get("/tasks?limit=1000")).body as { tasks: Task[] }).tasks.length;
+      const after = ((await get("/tasks")).body as TaskPage).total;
       expect(after).toBe(before);
     });
   });

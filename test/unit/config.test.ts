@@ -15,8 +15,10 @@ describe("parseConfig", () => {
       catalogHttp: { timeoutMs: 15000, retries: 3, concurrency: 8 },
       imageUrlTemplate: "https://shop.example/api/products/{id}/image",
       maxUploadBytes: 10 * 1024 * 1024,
-      maxImagePixels: 50_000_000,
       logFormat: null,
+      maxImagePixels: 25_000_000,
+      maxQueuedProducts: 10_000,
+      maxPendingUploads: 16,
     });
   });
 
@@ -52,6 +54,8 @@ describe("parseConfig", () => {
     [{ ...api, IMAGE_URL_TEMPLATE: "https://cdn.example/p.jpg" }, /^invalid configuration: IMAGE_URL_TEMPLATE: must contain \{id\}/],
     [{ ...api, MAX_UPLOAD_BYTES: "0" }, /^invalid configuration: MAX_UPLOAD_BYTES: /],
     [{ ...api, LOG_FORMAT: "yaml" }, /^invalid configuration: LOG_FORMAT: .*\(got "yaml"\)$/],
+    [{ ...api, MAX_QUEUED_PRODUCTS: "0" }, /^invalid configuration: MAX_QUEUED_PRODUCTS: /],
+    [{ ...api, MAX_PENDING_UPLOADS: "many" }, /^invalid configuration: MAX_PENDING_UPLOADS: /],
   ])("a bad environment stops with one line naming the variable (%#)", (env, message) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(message);
@@ -61,6 +65,11 @@ describe("parseConfig", () => {
     expect(parseConfig({ ...api, LOG_FORMAT: "json" }).logFormat).toBe("json");
     expect(parseConfig({ ...api, LOG_FORMAT: "text" }).logFormat).toBe("text");
     expect(parseConfig({ ...api, LOG_FORMAT: "" }).logFormat).toBeNull();
+  });
+
+  test("reads the limits on queued work", () => {
+    const config = parseConfig({ ...api, MAX_QUEUED_PRODUCTS: "5", MAX_PENDING_UPLOADS: "2", MAX_IMAGE_PIXELS: "1000" });
+    expect([config.maxQueuedProducts, config.maxPendingUploads, config.maxImagePixels]).toEqual([5, 2, 1000]);
   });
 
   test("an empty variable counts as unset", () => {

@@ -89,7 +89,7 @@ describe.skipIf(!requireModel("re-embedding an index made by another pipeline"))
     const services = await createServices(parseConfig({ CATALOG_DIR: catalogDir, DATA_DIR: dataDir, MODEL_PATH: MODEL_PATH! }));
     try {
       const task = await waitFor(() => {
-        const migration = services.tasks.list({ limit: 10 }).find((t) => t.kind === "migrate_index");
+        const migration = services.tasks.list({ limit: 10 }).tasks.find((t) => t.kind === "migrate_index");
         return migration?.finished_at ? migration : undefined;
       }, { timeoutMs: 60_000, what: "the migration task" });
       expect([task.status, task.progress]).toEqual(["succeeded", { total: 6, done: 6, failed: 0 }]);

@@ -1,6 +1,7 @@
 // Route definitions for the embeddings endpoints: the old system's URLs and JSON shapes, now with real statuses.
 import { createRoute, z } from "@hono/zod-openapi";
 import {
+  busyResponse,
   errorResponse,
   jsonResponse,
   notReadyResponse,
@@ -33,7 +34,13 @@ const accepted = <T extends z.ZodType>(schema: T) => ({
 });
 
 const badRequest = errorResponse("Invalid product id, parameter or body");
+const badBatch = errorResponse(
+  "Invalid body, or more products than MAX_QUEUED_PRODUCTS could ever admit (at most 10,000 per request)",
+);
 const payloadTooLarge = errorResponse("The body is larger than 1 MiB");
+const walkInProgress = errorResponse(
+  "WALK_IN_PROGRESS: a catalogue walk is already queued or running (one at a time); details.task_id names it",
+);
 
 export const checkEmbedding = createRoute({
   method: "get",
@@ -102,7 +109,7 @@ const productWrite = (method: "post" | "put" | "delete", operationId: string, su
     summary,
     description,
     request: { params: ProductIdParam },
-    responses: { 202: accepted(TaskAccepted), 400: badRequest, 503: notReadyResponse },
+    responses: { 202: accepted(TaskAccepted), 400: badRequest, 503: busyResponse },
   });
 
 export const createEmbedding = productWrite(
@@ -146,10 +153,10 @@ export const generateBatch = createRoute({
   },
   responses: {
     202: accepted(BatchTaskAccepted),
-    400: badRequest,
+    400: badBatch,
     413: payloadTooLarge,
     415: errorResponse("The body is not application/json"),
-    503: notReadyResponse,
+    503: busyResponse,
   },
 });
 
@@ -186,9 +193,10 @@ export const generate = createRoute({
   },
   responses: {
     202: accepted(z.union([BatchTaskAccepted, CatalogTaskAccepted])),
-    400: badRequest,
+    400: badBatch,
+    409: walkInProgress,
     413: payloadTooLarge,
-    503: notReadyResponse,
+    503: busyResponse,
   },
 });
 
@@ -200,13 +208,14 @@ export const generateAll = createRoute({
   summary: "Embed every product in the catalogue",
   description:
     "One task walks the catalogue page by page from start_page and embeds every product, batch_size products " +
-    "in flight at a time. Products that already have a vector get it replaced, never duplicated.",
+    "in flight at a time. Products that already have a vector get it replaced, never duplicated. One walk at a " +
+    "time: while one is queued or running, another answers 409.",
   request: {
     query: z.object({
       start_page: wholeNumber({ min: 1, max: 1_000_000 }).default(1).openapi({ example: 1 }),
       batch_size: wholeNumber({ min: 1, max: 256 }).default(10).openapi({ example: 10 }),
     }),
   },
-  responses: { 202: accepted(CatalogTaskAccepted), 400: badRequest, 503: notReadyResponse },
+  responses: { 202: accepted(CatalogTaskAccepted), 400: badRequest, 409: walkInProgress, 503: busyResponse },
 });
 

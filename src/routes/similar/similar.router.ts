@@ -1,4 +1,5 @@
 // Wires similar-product search to the core.
+import type { MiddlewareHandler } from "hono";
 import { payloadLimit } from "../../http/payload-limit.ts";
 import { createRouter } from "../../http/router.ts";
 import type { ServiceSlot } from "../../services.ts";
@@ -6,6 +7,7 @@ import * as routes from "./similar.routes.ts";
 
 export function createSimilarRouter(services: ServiceSlot, options: { maxUploadBytes: number }) {
   const router = createRouter();
+  router.use(routes.similarToUpload.getRoutingPath(), holdUploadSlot(services));
   router.use(routes.similarToUpload.getRoutingPath(), payloadLimit(options.maxUploadBytes, "the upload"));
   return router
     .openapi(routes.similarToProduct, (c) => {
@@ -28,4 +30,21 @@ export function createSimilarRouter(services: ServiceSlot, options: { maxUploadB
       });
       return c.json({ similar_products }, 200);
     });
+}
+
+/**
+ * Takes one of the MAX_PENDING_UPLOADS slots before the body is read and keeps it until the answer, so a flood of
+ * large uploads holds a bounded number of bodies; past the limit, 503 QUEUE_FULL with Retry-After. Before the
+ * services are loaded there is nothing to hold: the handler answers NOT_READY.
+ */
+function holdUploadSlot(services: ServiceSlot): MiddlewareHandler {
+  return async function uploadSlot(_c, next) {
+    if (!services.ready) return next();
+    const slot = services.get().uploads.reserve(1);
+    try {
+      await next();
+    } finally {
+      slot.releaseAll();
+    }
+  };
 }

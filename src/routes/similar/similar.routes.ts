@@ -1,6 +1,7 @@
 // Route definitions for similar-product search, by stored product or by an uploaded photo.
 import { createRoute, z } from "@hono/zod-openapi";
 import {
+  busyResponse,
   decimalNumber,
   errorResponse,
   jsonResponse,
@@ -88,6 +89,6 @@ export const similarToUpload = createRoute({
     413: errorResponse("The upload is larger than the limit (MAX_UPLOAD_BYTES)"),
     415: errorResponse("Not a JPEG, PNG or WebP photo"),
     422: errorResponse("A broken or truncated photo, or one with more pixels than the limit (MAX_IMAGE_PIXELS)"),
-    503: notReadyResponse,
+    503: busyResponse,
   },
 });

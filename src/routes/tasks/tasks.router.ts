@@ -13,7 +13,9 @@ export function createTasksRouter(services: ServiceSlot) {
       return c.json(task, 200);
     })
     .openapi(routes.listTasks, (c) => {
-      const { limit, status } = c.req.valid("query");
-      return c.json({ tasks: services.get().tasks.list({ limit, status }) }, 200);
+      const { limit, status, cursor } = c.req.valid("query");
+      const page = services.get().tasks.list({ limit, status, cursor });
+      const next_cursor = page.nextCursor === null ? null : String(page.nextCursor);
+      return c.json({ tasks: page.tasks, total: page.total, limit, next_cursor }, 200);
     });
 }
