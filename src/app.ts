@@ -1,8 +1,16 @@
 // createApp(): the HTTP face of the service: JSON errors everywhere, the routers, /openapi.json and /docs.
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { getConnInfo } from "hono/bun";
+import type { AccessConfig } from "./config.ts";
 import { AppError } from "./errors.ts";
+import { type ClientAddress, requireAccess } from "./http/auth.ts";
+import { corsForOrigins } from "./http/cors.ts";
+import { refuseCrossOriginWrites, requireJsonBodies } from "./http/cross-site.ts";
 import { mountDocsPage } from "./http/docs-page.ts";
 import { handleError, handleNotFound, validationHook } from "./http/error-handling.ts";
+import { API_KEY_SCHEMES } from "./http/schemas.ts";
+import { securityHeaders } from "./http/security-headers.ts";
 import { createEmbeddingsRouter } from "./routes/embeddings/embeddings.router.ts";
 import { createHealthRouter } from "./routes/health/health.router.ts";
 import { createProductsRouter } from "./routes/products/products.router.ts";
@@ -16,12 +24,33 @@ export interface AppDeps {
   version: string;
   /** Set once shutdown starts: new requests are refused while in-flight work finishes. */
   isShuttingDown?: () => boolean;
+  /** API keys and modes (src/http/auth.ts); none given: protected mode, writes only from loopback. */
+  access?: AccessConfig;
+  /** Origins a browser page may call from (CORS); none: no CORS headers at all. */
+  corsOrigins?: readonly string[];
+  /** The client's IP address; by default what the Bun server saw (app.request() in tests has no socket). */
+  clientAddress?: ClientAddress;
 }
+
+const PROTECTED_MODE: AccessConfig = { apiKeys: [], authReads: false, allowAnonymousWrites: false, metricsRequireKey: false };
+
+/**
+ * What the Bun server saw: `Bun.serve({ fetch: app.fetch })` passes the server as Hono's env, where getConnInfo
+ * finds it. Without a server (app.request()) the address is unknown, so not loopback.
+ */
+const socketAddress: ClientAddress = (c: Context) => {
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    return undefined;
+  }
+};
 
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono({ strict: false, defaultHook: validationHook });
   app.onError(handleError);
   app.notFound(handleNotFound);
+  app.use(securityHeaders());
 
   app.use(async function refuseWhileShuttingDown(c, next) {
     // Liveness stays truthful while in-flight work finishes.
@@ -32,6 +61,12 @@ export function createApp(deps: AppDeps) {
     await next();
   });
 
+  const corsOrigins = deps.corsOrigins ?? [];
+  if (corsOrigins.length > 0) app.use(corsForOrigins(corsOrigins));
+  app.use(requireAccess(deps.access ?? PROTECTED_MODE, deps.clientAddress ?? socketAddress));
+  app.use(refuseCrossOriginWrites(corsOrigins));
+  app.use(requireJsonBodies());
+
   app
     .route("/", createHealthRouter(deps.services))
     .route("/", createEmbeddingsRouter(deps.services))
@@ -39,6 +74,9 @@ export function createApp(deps: AppDeps) {
     .route("/", createTasksRouter(deps.services))
     .route("/", createProductsRouter(deps.services));
 
+  for (const [name, scheme] of Object.entries(API_KEY_SCHEMES)) {
+    app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
+  }
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {

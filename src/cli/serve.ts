@@ -3,6 +3,7 @@
 import packageJson from "../../package.json" with { type: "json" };
 import { createApp } from "../app.ts";
 import { type Config, parseConfig } from "../config.ts";
+import { describeAccess } from "../http/auth.ts";
 import { describeModelPath, withBinaryDefaults } from "../runtime/standalone.ts";
 import { createServices, type Services, ServiceSlot } from "../services.ts";
 
@@ -19,6 +20,8 @@ export async function serve(env: Record<string, string | undefined>): Promise<nu
     maxUploadBytes: requested.maxUploadBytes,
     version: packageJson.version,
     isShuttingDown: () => shuttingDown,
+    access: requested.access,
+    corsOrigins: requested.corsOrigins,
   });
   const server = Bun.serve({
     hostname: requested.host,
@@ -32,6 +35,7 @@ export async function serve(env: Record<string, string | undefined>): Promise<nu
   // With PORT=0 the port is known only now, and image URLs in folder mode name it.
   const config = requested.port === 0 ? parseConfig({ ...environment, PORT: String(server.port) }) : requested;
   log(`listening on http://${server.hostname}:${server.port} (catalogue: ${describeCatalog(config)})`);
+  log(describeAccess(config.access));
 
   let loaded: Services | null = null;
   let stopped: (code: number) => void = () => {};

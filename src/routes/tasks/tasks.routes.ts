@@ -1,6 +1,14 @@
 // Route definitions for following background tasks.
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponse, jsonResponse, notReadyResponse, TaskSchema, wholeNumber } from "../../http/schemas.ts";
+import {
+  errorResponse,
+  jsonResponse,
+  notReadyResponse,
+  readAccess,
+  readRefusals,
+  TaskSchema,
+  wholeNumber,
+} from "../../http/schemas.ts";
 
 const tags = ["tasks"];
 
@@ -10,9 +18,11 @@ export const getTask = createRoute({
   operationId: "getTask",
   tags,
   summary: "One background task: status, progress and per-product errors",
+  ...readAccess,
   request: { params: z.object({ task_id: z.string().min(1).openapi({ param: { name: "task_id", in: "path" } }) }) },
   responses: {
     200: jsonResponse(TaskSchema, "The task"),
+    ...readRefusals,
     404: errorResponse("No such task (unknown, or forgotten after a restart)"),
     503: notReadyResponse,
   },
@@ -24,6 +34,7 @@ export const listTasks = createRoute({
   operationId: "listTasks",
   tags,
   summary: "Recent background tasks, newest first",
+  ...readAccess,
   request: {
     query: z.object({
       limit: wholeNumber({ min: 1, max: 1000 }).default(50),
@@ -33,6 +44,7 @@ export const listTasks = createRoute({
   responses: {
     200: jsonResponse(z.object({ tasks: z.array(TaskSchema) }).openapi("TaskList"), "Recent tasks"),
     400: errorResponse("Invalid parameter"),
+    ...readRefusals,
     503: notReadyResponse,
   },
 });
