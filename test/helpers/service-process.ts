@@ -67,6 +67,12 @@ const SERVICE_VARIABLES = [
   "IMAGE_URL_TEMPLATE",
   "MAX_UPLOAD_BYTES",
   "MAX_IMAGE_PIXELS",
+  "API_KEYS",
+  "API_KEYS_FILE",
+  "AUTH_READS",
+  "ALLOW_ANONYMOUS_WRITES",
+  "METRICS_REQUIRE_KEY",
+  "CORS_ORIGINS",
 ];
 
 const LISTENING = /listening on (http:\/\/[^\s/]+:(\d+))/;
