@@ -44,7 +44,7 @@ export function requireAccess(access: AccessConfig, clientAddress: ClientAddress
           throw new AppError("UNAUTHORIZED", 401, wrong ? `the API key is not valid; ${HOW_TO_SEND}` : `an API key is needed: ${HOW_TO_SEND}`);
         }
       }
-    } else if (write && !access.allowAnonymousWrites && !isLoopback(clientAddress(c))) {
+    } else if (write && !access.allowAnonymousWrites && !isLocalClient(c, clientAddress)) {
       throw new AppError("FORBIDDEN", 403, PROTECTED_MODE);
     }
     await next();
@@ -59,6 +59,13 @@ export function describeAccess(access: AccessConfig): string {
   }
   if (access.allowAnonymousWrites) return "anonymous writes allowed (ALLOW_ANONYMOUS_WRITES=true)";
   return "protected mode: writes only from loopback; set API_KEYS (or API_KEYS_FILE) to accept writes from other machines";
+}
+
+/** Headers a proxy adds: a request that carries one came from somewhere else, even if the proxy is local. */
+const PROXY_HEADERS = ["Forwarded", "X-Forwarded-For", "X-Real-IP"];
+
+function isLocalClient(c: Context, clientAddress: ClientAddress): boolean {
+  return isLoopback(clientAddress(c)) && PROXY_HEADERS.every((name) => c.req.header(name) === undefined);
 }
 
 /** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (::ffff:127.x.y.z), in any spelling. */

@@ -185,6 +185,15 @@ describe("protected mode: no keys set", () => {
     },
   );
 
+  test.each(["Forwarded", "X-Forwarded-For", "X-Real-IP"])(
+    "a write from loopback that came through a proxy (%s) is refused",
+    async (header) => {
+      const app = createUnreadyApp({ clientAddress: LOCAL_CLIENT });
+      const response = await call(app, "/embeddings/product/1", { method: "POST", headers: { [header]: "for=192.0.2.7" } });
+      await expectErrorEnvelope(response, 403, "FORBIDDEN");
+    },
+  );
+
   test("a write from an unknown address is refused", async () => {
     const app = createUnreadyApp({ clientAddress: null });
     await expectErrorEnvelope(await call(app, "/embeddings/generate", { method: "POST" }), 403, "FORBIDDEN");
