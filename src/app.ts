@@ -1,7 +1,5 @@
 // createApp(): the HTTP face of the service: JSON errors everywhere, the routers, /openapi.json and /docs.
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import { getConnInfo } from "hono/bun";
 import type { AccessConfig } from "./config.ts";
 import { AppError } from "./errors.ts";
 import { type ClientAddress, requireAccess } from "./http/auth.ts";
@@ -32,20 +30,6 @@ export interface AppDeps {
   clientAddress?: ClientAddress;
 }
 
-const PROTECTED_MODE: AccessConfig = { apiKeys: [], authReads: false, allowAnonymousWrites: false, metricsRequireKey: false };
-
-/**
- * What the Bun server saw: `Bun.serve({ fetch: app.fetch })` passes the server as Hono's env, where getConnInfo
- * finds it. Without a server (app.request()) the address is unknown, so not loopback.
- */
-const socketAddress: ClientAddress = (c: Context) => {
-  try {
-    return getConnInfo(c).remote.address;
-  } catch {
-    return undefined;
-  }
-};
-
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono({ strict: false, defaultHook: validationHook });
   app.onError(handleError);
@@ -63,7 +47,7 @@ export function createApp(deps: AppDeps) {
 
   const corsOrigins = deps.corsOrigins ?? [];
   if (corsOrigins.length > 0) app.use(corsForOrigins(corsOrigins));
-  app.use(requireAccess(deps.access ?? PROTECTED_MODE, deps.clientAddress ?? socketAddress));
+  app.use(requireAccess(deps.access, deps.clientAddress));
   app.use(refuseCrossOriginWrites(corsOrigins));
   app.use(requireJsonBodies());
 

@@ -2,6 +2,7 @@
 // or `X-API-Key` and compared in constant time. With none: Redis's "protected mode", writes only from loopback.
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
+import { getConnInfo } from "hono/bun";
 import type { AccessConfig } from "../config.ts";
 import { AppError } from "../errors.ts";
 
@@ -19,6 +20,21 @@ const PROTECTED_MODE =
 /** The client's IP address as the server saw the socket; undefined when unknown. */
 export type ClientAddress = (c: Context) => string | undefined;
 
+/** No keys and no anonymous writes: protected mode. */
+const NO_KEYS: AccessConfig = { apiKeys: [], authReads: false, allowAnonymousWrites: false, metricsRequireKey: false };
+
+/**
+ * What the Bun server saw: `Bun.serve({ fetch: app.fetch })` passes the server as Hono's env, where getConnInfo
+ * finds it. Without a server (app.request()) the address is unknown, so not loopback.
+ */
+const socketAddress: ClientAddress = (c) => {
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    return undefined;
+  }
+};
+
 export function isWrite(method: string, path: string): boolean {
   return UNSAFE_METHODS.has(method) && !SEARCHES_BY_POST.has(path);
 }
@@ -29,7 +45,7 @@ function isOpen(path: string, access: AccessConfig): boolean {
   return path === "/health" || path === "/ready" || path === "/openapi.json" || path === "/docs" || path.startsWith("/docs/");
 }
 
-export function requireAccess(access: AccessConfig, clientAddress: ClientAddress): MiddlewareHandler {
+export function requireAccess(access = NO_KEYS, clientAddress = socketAddress): MiddlewareHandler {
   const keyDigests = access.apiKeys.map(digest);
   return async function requireAccess(c, next) {
     const path = c.req.path;

@@ -2,7 +2,8 @@
 // need a key when keys are set (and a loopback client when none are), reads need one only with AUTH_READS=true, the
 // probes and the document never do. Against an app still loading: an admitted request answers 503 NOT_READY.
 import { describe, expect, test } from "bun:test";
-import type { App } from "../../src/app.ts";
+import { type App, createApp } from "../../src/app.ts";
+import { ServiceSlot } from "../../src/services.ts";
 import { call, createUnreadyApp, expectErrorEnvelope, LOCAL_CLIENT, REMOTE_CLIENT } from "../helpers/app-under-test.ts";
 import { type AccessCase, ACCESS_TABLE, casesFor, UNDOCUMENTED_OPEN_PATHS } from "./access-table.ts";
 
@@ -193,6 +194,11 @@ describe("protected mode: no keys set", () => {
       await expectErrorEnvelope(response, 403, "FORBIDDEN");
     },
   );
+
+  test("an app given no settings is in protected mode, and without a socket the client is not local", async () => {
+    const app = createApp({ services: new ServiceSlot(), maxUploadBytes: 1024, version: "test" });
+    await expectErrorEnvelope(await call(app, "/embeddings/product/1", { method: "PUT" }), 403, "FORBIDDEN");
+  });
 
   test("a write from an unknown address is refused", async () => {
     const app = createUnreadyApp({ clientAddress: null });
