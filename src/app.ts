@@ -1,11 +1,17 @@
 // createApp(): the HTTP face of the service: JSON errors everywhere, the routers, /openapi.json and /docs.
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { AccessConfig } from "./config.ts";
 import { AppError } from "./errors.ts";
+import { type ClientAddress, requireAccess } from "./http/auth.ts";
+import { corsForOrigins } from "./http/cors.ts";
+import { refuseCrossOriginWrites, requireJsonBodies } from "./http/cross-site.ts";
 import { mountDocsPage } from "./http/docs-page.ts";
 import { handleError, handleNotFound, validationHook } from "./http/error-handling.ts";
 import { observeRequests } from "./http/request-log.ts";
 import type { Logger } from "./observability/log.ts";
 import type { ServiceMetrics } from "./observability/metrics.ts";
+import { API_KEY_SCHEMES } from "./http/schemas.ts";
+import { securityHeaders } from "./http/security-headers.ts";
 import { createEmbeddingsRouter } from "./routes/embeddings/embeddings.router.ts";
 import { createHealthRouter } from "./routes/health/health.router.ts";
 import { createMetricsRouter } from "./routes/metrics/metrics.router.ts";
@@ -24,6 +30,12 @@ export interface AppDeps {
   metrics: ServiceMetrics;
   /** One line per request; errors logged by the error handler carry the request id. */
   logger: Logger;
+  /** API keys and modes (src/http/auth.ts); none given: protected mode, writes only from loopback. */
+  access?: AccessConfig;
+  /** Origins a browser page may call from (CORS); none: no CORS headers at all. */
+  corsOrigins?: readonly string[];
+  /** The client's IP address; by default what the Bun server saw (app.request() in tests has no socket). */
+  clientAddress?: ClientAddress;
 }
 
 export function createApp(deps: AppDeps) {
@@ -32,6 +44,7 @@ export function createApp(deps: AppDeps) {
   app.notFound(handleNotFound);
   // First, so every answer (errors, 404s, refusals by later middleware) is logged, counted and carries the request id.
   app.use(observeRequests({ logger: deps.logger, metrics: deps.metrics }));
+  app.use(securityHeaders());
 
   app.use(async function refuseWhileShuttingDown(c, next) {
     // Liveness stays truthful while in-flight work finishes.
@@ -42,6 +55,12 @@ export function createApp(deps: AppDeps) {
     await next();
   });
 
+  const corsOrigins = deps.corsOrigins ?? [];
+  if (corsOrigins.length > 0) app.use(corsForOrigins(corsOrigins));
+  app.use(requireAccess(deps.access, deps.clientAddress));
+  app.use(refuseCrossOriginWrites(corsOrigins));
+  app.use(requireJsonBodies());
+
   app
     .route("/", createHealthRouter(deps.services))
     .route("/", createEmbeddingsRouter(deps.services))
@@ -50,6 +69,9 @@ export function createApp(deps: AppDeps) {
     .route("/", createProductsRouter(deps.services))
     .route("/", createMetricsRouter(deps.metrics));
 
+  for (const [name, scheme] of Object.entries(API_KEY_SCHEMES)) {
+    app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
+  }
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {

@@ -1,11 +1,23 @@
 // The service's configuration, read once from the environment and validated, so a bad value stops the process at
 // start with one line naming the variable instead of failing later inside a request.
+import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { LogFormat } from "./observability/log.ts";
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 const emptyAsUnset = (value: unknown) => (value === "" ? undefined : value);
+
+const flag = z.enum(["true", "false", "1", "0"]).default("false").transform((value) => value === "true" || value === "1");
+
+/** Comma-separated, blanks ignored: "a, b,," is ["a", "b"]. */
+const commaList = (value: string | undefined) => (value ?? "").split(",").map((item) => item.trim()).filter(Boolean);
+
+/** Keys shorter than this are refused at start: guessable, or a placeholder left in. */
+export const MIN_API_KEY_LENGTH = 16;
+
+/** Settings whose values must never be repeated in an error message or a log line. */
+const SECRET_VARIABLES = new Set(["API_KEYS", "CATALOG_API_TOKEN"]);
 
 const httpUrl = z
   .url({ protocol: /^https?$/ })
@@ -39,8 +51,33 @@ const envSchema = z
     MAX_QUEUED_PRODUCTS: positiveInt(10_000),
     // Each holds up to MAX_UPLOAD_BYTES of body while it waits for the decoder.
     MAX_PENDING_UPLOADS: positiveInt(16),
+    API_KEYS: z.preprocess(emptyAsUnset, z.string().optional()),
+    API_KEYS_FILE: z.preprocess(emptyAsUnset, z.string().optional()),
+    AUTH_READS: flag,
+    ALLOW_ANONYMOUS_WRITES: flag,
+    METRICS_REQUIRE_KEY: flag,
+    CORS_ORIGINS: z.preprocess(emptyAsUnset, z.string().optional()),
   })
   .superRefine((env, ctx) => {
+    const problem = (variable: string, message: string) => ctx.addIssue({ code: "custom", path: [variable], message });
+    if (env.API_KEYS && env.API_KEYS_FILE) {
+      // One source of truth: a key removed from one place must not live on in the other.
+      problem("API_KEYS_FILE", "set API_KEYS or API_KEYS_FILE, not both");
+    }
+    const keysSet = Boolean(env.API_KEYS || env.API_KEYS_FILE);
+    if (!keysSet) {
+      for (const variable of ["AUTH_READS", "METRICS_REQUIRE_KEY"] as const) {
+        if (env[variable]) problem(variable, "needs API_KEYS or API_KEYS_FILE (there is no key to require)");
+      }
+    } else if (env.ALLOW_ANONYMOUS_WRITES) {
+      problem("ALLOW_ANONYMOUS_WRITES", "cannot be true while API keys are set: writes need a key");
+    }
+    for (const origin of commaList(env.CORS_ORIGINS)) {
+      if (!isExactOrigin(origin)) {
+        problem("CORS_ORIGINS", `${JSON.stringify(origin)} is not an origin like https://shop.example (scheme, host, optional port; no path, no *)`);
+        break;
+      }
+    }
     if (Boolean(env.CATALOG_API_URL) === Boolean(env.CATALOG_DIR)) {
       ctx.addIssue({
         code: "custom",
@@ -72,20 +109,37 @@ export interface Config {
   maxQueuedProducts: number;
   /** Uploads being received, decoded or searched at once; past it, uploads answer 503 QUEUE_FULL. */
   maxPendingUploads: number;
+  access: AccessConfig;
+  /** Origins allowed to call from a browser (CORS); empty: no CORS headers at all. */
+  corsOrigins: string[];
+}
+
+/** Who may do what (see src/http/auth.ts). No keys: writes only from loopback, unless anonymous writes are allowed. */
+export interface AccessConfig {
+  apiKeys: string[];
+  authReads: boolean;
+  allowAnonymousWrites: boolean;
+  metricsRequireKey: boolean;
 }
 
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-/** Pure: the same environment always gives the same config or the same error. */
-export function parseConfig(env: Record<string, string | undefined>): Config {
+/**
+ * Pure but for API_KEYS_FILE, read through `readTextFile`: the same environment (and file) always gives the same
+ * config or the same error.
+ */
+export function parseConfig(
+  env: Record<string, string | undefined>,
+  readTextFile: (path: string) => string = (path) => readFileSync(path, "utf8"),
+): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const variable = String(issue.path[0] ?? "environment");
     const value = env[variable];
-    const shown = value === undefined ? "" : ` (got ${JSON.stringify(value)})`;
+    const shown = value === undefined || SECRET_VARIABLES.has(variable) ? "" : ` (got ${JSON.stringify(value)})`;
     throw new ConfigError(`invalid configuration: ${variable}: ${issue.message}${shown}`);
   }
   const e = parsed.data;
@@ -109,7 +163,51 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     logFormat: e.LOG_FORMAT ?? null,
     maxQueuedProducts: e.MAX_QUEUED_PRODUCTS,
     maxPendingUploads: e.MAX_PENDING_UPLOADS,
+    access: {
+      apiKeys: readApiKeys(e.API_KEYS, e.API_KEYS_FILE, readTextFile),
+      authReads: e.AUTH_READS,
+      allowAnonymousWrites: e.ALLOW_ANONYMOUS_WRITES,
+      metricsRequireKey: e.METRICS_REQUIRE_KEY,
+    },
+    corsOrigins: commaList(e.CORS_ORIGINS),
   };
+}
+
+/** API_KEYS is comma-separated; API_KEYS_FILE has one key a line (blank lines and `#` comments skipped). */
+function readApiKeys(list: string | undefined, file: string | undefined, readTextFile: (path: string) => string): string[] {
+  let keys = commaList(list);
+  let variable = "API_KEYS";
+  if (file) {
+    variable = "API_KEYS_FILE";
+    let text: string;
+    try {
+      text = readTextFile(file);
+    } catch (error) {
+      throw new ConfigError(`invalid configuration: API_KEYS_FILE: cannot read ${file}: ${(error as Error).message}`);
+    }
+    keys = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("#"));
+    if (keys.length === 0) throw new ConfigError(`invalid configuration: API_KEYS_FILE: ${file} holds no key`);
+  }
+  // Never the key itself in the message: it would end up in logs.
+  keys.forEach((key, index) => {
+    if (key.length < MIN_API_KEY_LENGTH || /\s/.test(key)) {
+      throw new ConfigError(
+        `invalid configuration: ${variable}: key ${index + 1} is too weak: at least ${MIN_API_KEY_LENGTH} characters, ` +
+          "no spaces (e.g. openssl rand -hex 32)",
+      );
+    }
+  });
+  return keys;
+}
+
+/** "https://shop.example" or "http://localhost:3000": what a browser sends as Origin, nothing more. */
+function isExactOrigin(origin: string): boolean {
+  try {
+    const url = new URL(origin);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.origin === origin;
+  } catch {
+    return false;
+  }
 }
 
 export function imageUrlFor(template: string, productId: number): string {

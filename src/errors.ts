@@ -3,6 +3,8 @@
 
 export type ErrorCode =
   | "VALIDATION_FAILED"
+  | "UNAUTHORIZED"
+  | "FORBIDDEN"
   | "NOT_FOUND"
   | "PRODUCT_NOT_FOUND"
   | "EMBEDDING_NOT_FOUND"

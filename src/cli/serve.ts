@@ -7,6 +7,7 @@ import { Logger, resolveLogFormat } from "../observability/log.ts";
 import { ServiceMetrics } from "../observability/metrics.ts";
 import { combineObservers } from "../observability/observer.ts";
 import { logTasks } from "../observability/task-log.ts";
+import { describeAccess } from "../http/auth.ts";
 import { describeModelPath, withBinaryDefaults } from "../runtime/standalone.ts";
 import { createServices, type Services, ServiceSlot } from "../services.ts";
 
@@ -28,6 +29,8 @@ export async function serve(env: Record<string, string | undefined>): Promise<nu
     isShuttingDown: () => shuttingDown,
     metrics,
     logger,
+    access: requested.access,
+    corsOrigins: requested.corsOrigins,
   });
   const server = Bun.serve({
     hostname: requested.host,
@@ -41,6 +44,7 @@ export async function serve(env: Record<string, string | undefined>): Promise<nu
   // With PORT=0 the port is known only now, and image URLs in folder mode name it.
   const config = requested.port === 0 ? parseConfig({ ...environment, PORT: String(server.port) }) : requested;
   log(`listening on http://${server.hostname}:${server.port} (catalogue: ${describeCatalog(config)})`);
+  log(describeAccess(config.access));
 
   let loaded: Services | null = null;
   let stopped: (code: number) => void = () => {};

@@ -109,3 +109,30 @@ export const busyResponse = {
       .openapi({ description: "With QUEUE_FULL: whole seconds to wait, estimated from the recent pace", example: "5" }),
   }),
 };
+
+/** How a client sends an API key (API_KEYS): registered as the document's securitySchemes. */
+export const API_KEY_SCHEMES = {
+  bearerAuth: { type: "http", scheme: "bearer", description: "An API key (API_KEYS) as `Authorization: Bearer <key>`" },
+  apiKeyAuth: { type: "apiKey", in: "header", name: "X-API-Key", description: "An API key (API_KEYS) in the X-API-Key header" },
+} satisfies Record<string, { type: "http"; scheme: string; description: string } | { type: "apiKey"; in: "header"; name: string; description: string }>;
+
+type SecurityRequirement = Record<string, string[]>;
+const WITH_KEY: SecurityRequirement[] = [{ bearerAuth: [] }, { apiKeyAuth: [] }];
+
+/** A write: needs a key when keys are set; with none, a client on the service's own machine (protected mode). */
+export const writeAccess = { security: WITH_KEY };
+/** A read: needs a key only with AUTH_READS=true. The key comes first so generated clients send it when they have one. */
+export const readAccess = { security: [...WITH_KEY, {}] };
+/** Probes: never a key. */
+export const openAccess = { security: [] as SecurityRequirement[] };
+
+const unauthorized = errorResponse("No API key, or not a valid one (the answer has WWW-Authenticate: Bearer)");
+export const readRefusals = { 401: unauthorized };
+export const writeRefusals = {
+  401: unauthorized,
+  403: errorResponse(
+    "No API keys are set and the client is not on this machine (protected mode), or a browser sent the write from a " +
+      "page on a site not in CORS_ORIGINS",
+  ),
+  415: errorResponse("A body that is not application/json (a write takes JSON or no body)"),
+};

@@ -257,7 +257,11 @@ describe.skipIf(!HAVE_MODEL)("writes to the index", () => {
   // ids[126..129]
   test("POST /embeddings/generate with a JSON array or {product_ids} embeds that list, like generate-batch", async () => {
     const [a, b, c, d] = ids.slice(126, 130) as [number, number, number, number];
-    const bare = await service.json("/embeddings/generate", { method: "POST", body: JSON.stringify([a, b, a]) });
+    const bare = await service.json("/embeddings/generate", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify([a, b, a]),
+    });
     expect(bare.status).toBe(202);
     expect(bare.body).toEqual({ task_id: expect.any(String), status: "queued", product_ids: [a, b] });
     const wrapped = await service.json("/embeddings/generate", {

@@ -4,7 +4,7 @@ import { expect } from "bun:test";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type App, createApp } from "../../src/app.ts";
+import { type App, type AppDeps, createApp } from "../../src/app.ts";
 import { type Config, parseConfig } from "../../src/config.ts";
 import { Logger } from "../../src/observability/log.ts";
 import { ServiceMetrics } from "../../src/observability/metrics.ts";
@@ -109,9 +109,19 @@ export function finishedTask(fields: Partial<Task> & Pick<Task, "kind" | "status
 export interface AppUnderTestOptions {
   /** Files written into a temp CATALOG_DIR (name -> bytes or text); ignored when `env` names CATALOG_API_URL. */
   catalogFiles?: Record<string, Uint8Array | string>;
-  /** Extra environment for parseConfig (CATALOG_API_URL, IMAGE_URL_TEMPLATE, MAX_IMAGE_PIXELS, ...). */
+  /** Extra environment for parseConfig (CATALOG_API_URL, IMAGE_URL_TEMPLATE, MAX_IMAGE_PIXELS, API_KEYS, ...). */
   env?: Record<string, string>;
+  /** The client's address as the app sees it; `LOCAL_CLIENT` unless given. */
+  clientAddress?: string;
 }
+
+/**
+ * app.request() has no socket, so the HTTP tests say who is calling: a client on this machine by default, which
+ * protected mode (no API keys) lets write, as it does a local curl.
+ */
+export const LOCAL_CLIENT = "127.0.0.1";
+/** A non-loopback address (a documentation range) for a client on another machine. */
+export const REMOTE_CLIENT = "192.0.2.1";
 
 export interface AppUnderTest extends AsyncDisposable {
   app: App;
@@ -156,7 +166,16 @@ export async function startAppUnderTest(options: AppUnderTestOptions = {}): Prom
     throw error;
   }
   slot.fill(services);
-  const app = createApp({ services: slot, maxUploadBytes: config.maxUploadBytes, version: "test", metrics, logger });
+  const app = createApp({
+    services: slot,
+    maxUploadBytes: config.maxUploadBytes,
+    version: "test",
+    metrics,
+    logger,
+    access: config.access,
+    corsOrigins: config.corsOrigins,
+    clientAddress: () => options.clientAddress ?? LOCAL_CLIENT,
+  });
   let closed = false;
   const close = async () => {
     if (closed) return;
@@ -178,17 +197,32 @@ export async function startAppUnderTest(options: AppUnderTestOptions = {}): Prom
   };
 }
 
+export interface UnreadyAppOptions {
+  maxUploadBytes?: number;
+  isShuttingDown?: () => boolean;
+  /** Settings read as at start (API_KEYS, AUTH_READS, CORS_ORIGINS, ...); no keys, no origins unless given. */
+  env?: Record<string, string>;
+  /** The client's address as the app sees it; `LOCAL_CLIENT` unless given (null: unknown, as with no socket). */
+  clientAddress?: string | null;
+}
+
 /** The app before its services are loaded: an empty ServiceSlot, no model needed. */
-export function createUnreadyApp(options: { maxUploadBytes?: number; isShuttingDown?: () => boolean } = {}): App {
+export function createUnreadyApp(options: UnreadyAppOptions = {}): App {
+  const config = parseConfig({ CATALOG_DIR: "/nonexistent", ...options.env });
+  const address = options.clientAddress === undefined ? LOCAL_CLIENT : options.clientAddress;
   const services = new ServiceSlot();
-  return createApp({
+  const deps: AppDeps = {
     services,
     maxUploadBytes: options.maxUploadBytes ?? 10 * 1024 * 1024,
     version: "test",
     isShuttingDown: options.isShuttingDown,
     metrics: new ServiceMetrics(() => services.current),
     logger: new Logger({ format: "json", sink: () => {} }),
-  });
+    access: config.access,
+    corsOrigins: config.corsOrigins,
+    clientAddress: () => address ?? undefined,
+  };
+  return createApp(deps);
 }
 
 /** A multipart body with the photo in the `image` field, as a browser form sends it. */

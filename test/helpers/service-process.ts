@@ -68,6 +68,12 @@ const SERVICE_VARIABLES = [
   "MAX_UPLOAD_BYTES",
   "MAX_IMAGE_PIXELS",
   "LOG_FORMAT",
+  "API_KEYS",
+  "API_KEYS_FILE",
+  "AUTH_READS",
+  "ALLOW_ANONYMOUS_WRITES",
+  "METRICS_REQUIRE_KEY",
+  "CORS_ORIGINS",
 ];
 
 const LISTENING = /listening on (http:\/\/[^\s/]+:(\d+))/;

@@ -102,16 +102,23 @@ export const BAD_REQUESTS: BadRequest[] = [
     status: 400,
     error: invalidField("body", "Invalid input: expected object, received array"),
   },
-  {
-    // A JSON body sent as text: refused by the body's media type (not listed in the route's responses: see report).
-    path: "/embeddings/generate-batch",
-    init: post('{"product_ids": [1]}', "text/plain"),
+  // A JSON body sent as text, or with no type: what a form on another site can send without a preflight.
+  ...[
+    ["/embeddings/generate-batch", post('{"product_ids": [1]}', "text/plain"), "text/plain"],
+    ["/embeddings/generate", post("[1]", "text/plain;charset=UTF-8"), "text/plain;charset=UTF-8"],
+    ["/embeddings/generate", post("[1,"), "a body with no Content-Type"],
+  ].map(([path, init, got]) => ({
+    path: path as string,
+    init: init as () => RequestInit,
     status: 415,
-    error: { code: "UNSUPPORTED_MEDIA_TYPE", message: "Unsupported Media Type" },
-  },
+    error: {
+      code: "UNSUPPORTED_MEDIA_TYPE",
+      message: `a write takes a body only as application/json (got ${got})`,
+    } as ErrorEnvelope,
+  })),
 
-  // generate: a bare array or {"product_ids": [...]}, read by hand, with or without a JSON content type.
-  ...[post("[1,", "application/json"), post("[1,"), post("{product_ids: [1]}", "application/json")].map((init) => ({
+  // generate: a bare array or {"product_ids": [...]}, read by hand; an empty body means the whole catalogue.
+  ...[post("[1,", "application/json"), post("{product_ids: [1]}", "application/json")].map((init) => ({
     path: "/embeddings/generate",
     init,
     status: 400,

@@ -294,8 +294,7 @@ describe.skipIf(!MODEL_PATH)("embeddings endpoints", () => {
     test.each([
       ["a bare array", (ids: number[]) => JSON.stringify(ids), "application/json"],
       ["an object", (ids: number[]) => JSON.stringify({ product_ids: ids }), "application/json"],
-      ["a bare array without a content type", (ids: number[]) => JSON.stringify(ids), undefined],
-      ["an object sent as text/plain", (ids: number[]) => JSON.stringify({ product_ids: ids }), "text/plain"],
+      ["an object as JSON with a charset", (ids: number[]) => JSON.stringify({ product_ids: ids }), "application/json; charset=utf-8"],
     ])("with %s embeds those products", async (_name, body, contentType) => {
       const list = [photos[4]!.id, photos[5]!.id];
       const taskId = await accepted(

@@ -61,68 +61,71 @@ describe("GET /openapi.json", () => {
       ]),
     );
     const notReady = "503";
+    /** Refusals by who asks: a read needs a key only with AUTH_READS=true; a write always, or loopback. */
+    const read = "401";
+    const write = ["401", "403", "415"] as const;
     expect(described).toEqual({
       "GET /health": { operationId: "health", tags: ["health"], statuses: ["200"] },
       "GET /ready": { operationId: "ready", tags: ["health"], statuses: ["200", notReady] },
       "GET /embeddings/check/{product_id}": {
         operationId: "checkEmbedding",
         tags: ["embeddings"],
-        statuses: ["200", "400", notReady],
+        statuses: ["200", "400", read, notReady],
       },
       "GET /embeddings/products": {
         operationId: "listEmbeddedProducts",
         tags: ["embeddings"],
-        statuses: ["200", "400", notReady],
+        statuses: ["200", "400", read, notReady],
       },
-      "GET /embeddings/count": { operationId: "countEmbeddings", tags: ["embeddings"], statuses: ["200", notReady] },
+      "GET /embeddings/count": { operationId: "countEmbeddings", tags: ["embeddings"], statuses: ["200", read, notReady] },
       "POST /embeddings/product/{product_id}": {
         operationId: "createEmbedding",
         tags: ["embeddings"],
-        statuses: ["202", "400", notReady],
+        statuses: ["202", "400", ...write, notReady],
       },
       "PUT /embeddings/product/{product_id}": {
         operationId: "replaceEmbedding",
         tags: ["embeddings"],
-        statuses: ["202", "400", notReady],
+        statuses: ["202", "400", ...write, notReady],
       },
       "DELETE /embeddings/product/{product_id}": {
         operationId: "deleteEmbedding",
         tags: ["embeddings"],
-        statuses: ["202", "400", notReady],
+        statuses: ["202", "400", ...write, notReady],
       },
       "POST /embeddings/generate-batch": {
         operationId: "generateBatch",
         tags: ["embeddings"],
-        statuses: ["202", "400", "413", "415", notReady],
+        statuses: ["202", "400", "401", "403", "413", "415", notReady],
       },
       "POST /embeddings/generate": {
         operationId: "generate",
         tags: ["embeddings"],
-        statuses: ["202", "400", "409", "413", notReady],
+        statuses: ["202", "400", "401", "403", "409", "413", "415", notReady],
       },
       "POST /embeddings/generate-all": {
         operationId: "generateAll",
         tags: ["embeddings"],
-        statuses: ["202", "400", "409", notReady],
+        statuses: ["202", "400", "401", "403", "409", "415", notReady],
       },
       "GET /similar-products/{product_id}": {
         operationId: "similarToProduct",
         tags: ["similar-products"],
-        statuses: ["200", "400", "404", notReady],
+        statuses: ["200", "400", read, "404", notReady],
       },
       "POST /similar-products/upload": {
         operationId: "similarToUpload",
         tags: ["similar-products"],
-        statuses: ["200", "400", "413", "415", "422", notReady],
+        statuses: ["200", "400", read, "413", "415", "422", notReady],
       },
-      "GET /tasks/{task_id}": { operationId: "getTask", tags: ["tasks"], statuses: ["200", "404", notReady] },
-      "GET /tasks": { operationId: "listTasks", tags: ["tasks"], statuses: ["200", "400", notReady] },
+      "GET /tasks/{task_id}": { operationId: "getTask", tags: ["tasks"], statuses: ["200", read, "404", notReady] },
+      "GET /tasks": { operationId: "listTasks", tags: ["tasks"], statuses: ["200", "400", read, notReady] },
       "GET /products/{product_id}/image": {
         operationId: "productImage",
         tags: ["products"],
-        statuses: ["200", "400", "404", notReady],
+        statuses: ["200", "400", read, "404", notReady],
       },
-      "GET /metrics": { operationId: "metrics", tags: ["health"], statuses: ["200"] },
+      "GET /metrics": { operationId: "metrics", tags: ["health"], statuses: ["200", read] },
     });
   });
 
@@ -243,7 +246,7 @@ describe("GET /docs", () => {
     });
     expect(html).toContain('<link rel="stylesheet" href="/docs/swagger-ui.css">');
     expect(html).toContain('<script src="/docs/swagger-ui-bundle.js"></script>');
-    expect(html).toContain('url: "/openapi.json"');
+    expect(html).toContain('<script src="/docs/swagger-init.js"></script>');
     // No CDN: everything the page loads comes from this service.
     expect(html).not.toMatch(/(src|href)="https?:/);
   });

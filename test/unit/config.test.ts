@@ -19,6 +19,8 @@ describe("parseConfig", () => {
       maxImagePixels: 25_000_000,
       maxQueuedProducts: 10_000,
       maxPendingUploads: 16,
+      access: { apiKeys: [], authReads: false, allowAnonymousWrites: false, metricsRequireKey: false },
+      corsOrigins: [],
     });
   });
 
@@ -78,5 +80,59 @@ describe("parseConfig", () => {
       baseUrl: "https://shop.example/api",
       token: undefined,
     });
+  });
+});
+
+describe("parseConfig: keys, access and origins", () => {
+  const KEY_A = "a".repeat(16);
+  const KEY_B = "0123456789abcdef0123456789abcdef";
+
+  test("API_KEYS is a comma-separated list, for rotation; the flags read true/false/1/0", () => {
+    const config = parseConfig({ ...api, API_KEYS: ` ${KEY_A} ,${KEY_B},`, AUTH_READS: "1", METRICS_REQUIRE_KEY: "true" });
+    expect(config.access).toEqual({ apiKeys: [KEY_A, KEY_B], authReads: true, allowAnonymousWrites: false, metricsRequireKey: true });
+    expect(parseConfig({ ...api, ALLOW_ANONYMOUS_WRITES: "true" }).access.allowAnonymousWrites).toBe(true);
+  });
+
+  test("API_KEYS_FILE has one key a line; blank lines and # comments are skipped", () => {
+    const files: Record<string, string> = { "/run/secrets/keys": `# rotated 2026-12\n${KEY_A}\r\n\n  ${KEY_B}  \n` };
+    const config = parseConfig({ ...api, API_KEYS_FILE: "/run/secrets/keys" }, (path) => files[path]!);
+    expect(config.access.apiKeys).toEqual([KEY_A, KEY_B]);
+  });
+
+  test("CORS_ORIGINS is a comma-separated list of exact origins", () => {
+    expect(parseConfig({ ...api, CORS_ORIGINS: "https://shop.example, http://localhost:3000" }).corsOrigins).toEqual([
+      "https://shop.example",
+      "http://localhost:3000",
+    ]);
+  });
+
+  test.each([
+    [{ API_KEYS: "short" }, /^invalid configuration: API_KEYS: key 1 is too weak: at least 16 characters/],
+    [{ API_KEYS: `${KEY_A},${"b".repeat(15)}` }, /^invalid configuration: API_KEYS: key 2 is too weak/],
+    [{ API_KEYS: KEY_A, API_KEYS_FILE: "/keys" }, /^invalid configuration: API_KEYS_FILE: set API_KEYS or API_KEYS_FILE, not both/],
+    [{ API_KEYS_FILE: "/nonexistent/keys" }, /^invalid configuration: API_KEYS_FILE: cannot read \/nonexistent\/keys/],
+    [{ AUTH_READS: "true" }, /^invalid configuration: AUTH_READS: needs API_KEYS or API_KEYS_FILE/],
+    [{ METRICS_REQUIRE_KEY: "true" }, /^invalid configuration: METRICS_REQUIRE_KEY: needs API_KEYS/],
+    [{ API_KEYS: KEY_A, ALLOW_ANONYMOUS_WRITES: "true" }, /^invalid configuration: ALLOW_ANONYMOUS_WRITES: cannot be true while API keys are set/],
+    [{ AUTH_READS: "yes" }, /^invalid configuration: AUTH_READS: /],
+    [{ CORS_ORIGINS: "*" }, /^invalid configuration: CORS_ORIGINS: "\*" is not an origin/],
+    [{ CORS_ORIGINS: "https://shop.example/" }, /^invalid configuration: CORS_ORIGINS: "https:\/\/shop.example\/" is not an origin/],
+  ])("a bad access setting stops with one line naming the variable (%#)", (env, message) => {
+    expect(() => parseConfig({ ...api, ...env })).toThrow(ConfigError);
+    expect(() => parseConfig({ ...api, ...env })).toThrow(message);
+  });
+
+  test("a key is never repeated in an error message", () => {
+    const secret = "weak-secret";
+    expect(() => parseConfig({ ...api, API_KEYS: secret })).toThrow(ConfigError);
+    try {
+      parseConfig({ ...api, API_KEYS: secret });
+    } catch (error) {
+      expect((error as Error).message).not.toContain(secret);
+    }
+    const files = { "/keys": "one weak line\n" };
+    expect(() => parseConfig({ ...api, API_KEYS_FILE: "/keys" }, (path) => files[path as "/keys"])).toThrow(
+      /^invalid configuration: API_KEYS_FILE: key 1 is too weak/,
+    );
   });
 });

@@ -7,7 +7,11 @@ import {
   notReadyResponse,
   ProductIdList,
   ProductIdParam,
+  readAccess,
+  readRefusals,
   wholeNumber,
+  writeAccess,
+  writeRefusals,
 } from "../../http/schemas.ts";
 
 const tags = ["embeddings"];
@@ -48,6 +52,7 @@ export const checkEmbedding = createRoute({
   operationId: "checkEmbedding",
   tags,
   summary: "Whether a product has an embedding",
+  ...readAccess,
   request: { params: ProductIdParam },
   responses: {
     200: jsonResponse(
@@ -55,6 +60,7 @@ export const checkEmbedding = createRoute({
       "Whether the product is in the index",
     ),
     400: badRequest,
+    ...readRefusals,
     503: notReadyResponse,
   },
 });
@@ -65,6 +71,7 @@ export const listEmbeddedProducts = createRoute({
   operationId: "listEmbeddedProducts",
   tags,
   summary: "Ids of the products that have an embedding, ascending, a page at a time",
+  ...readAccess,
   request: {
     query: z.object({
       limit: wholeNumber({ min: 1, max: 10_000 }).default(100).openapi({ example: 100 }),
@@ -84,6 +91,7 @@ export const listEmbeddedProducts = createRoute({
       "One page of product ids",
     ),
     400: badRequest,
+    ...readRefusals,
     503: notReadyResponse,
   },
 });
@@ -94,8 +102,10 @@ export const countEmbeddings = createRoute({
   operationId: "countEmbeddings",
   tags,
   summary: "How many products have an embedding",
+  ...readAccess,
   responses: {
     200: jsonResponse(z.object({ count: z.number().int() }).openapi("EmbeddingCount"), "The count"),
+    ...readRefusals,
     503: notReadyResponse,
   },
 });
@@ -108,8 +118,9 @@ const productWrite = (method: "post" | "put" | "delete", operationId: string, su
     tags,
     summary,
     description,
+    ...writeAccess,
     request: { params: ProductIdParam },
-    responses: { 202: accepted(TaskAccepted), 400: badRequest, 503: busyResponse },
+    responses: { 202: accepted(TaskAccepted), 400: badRequest, ...writeRefusals, 503: busyResponse },
   });
 
 export const createEmbedding = productWrite(
@@ -140,6 +151,7 @@ export const generateBatch = createRoute({
   operationId: "generateBatch",
   tags,
   summary: "Embed a list of products",
+  ...writeAccess,
   description: "One task for the whole list; a product that fails is recorded on the task, the others go on.",
   request: {
     body: {
@@ -154,8 +166,8 @@ export const generateBatch = createRoute({
   responses: {
     202: accepted(BatchTaskAccepted),
     400: badBatch,
+    ...writeRefusals,
     413: payloadTooLarge,
-    415: errorResponse("The body is not application/json"),
     503: busyResponse,
   },
 });
@@ -166,6 +178,7 @@ export const generate = createRoute({
   operationId: "generate",
   tags,
   summary: "Embed a list of products, or the whole catalogue (the old system's spelling)",
+  ...writeAccess,
   description:
     "Body: a JSON array of product ids, or {\"product_ids\": [...]}: like generate-batch. No body: the whole " +
     "catalogue, like generate-all with its defaults.",
@@ -194,6 +207,7 @@ export const generate = createRoute({
   responses: {
     202: accepted(z.union([BatchTaskAccepted, CatalogTaskAccepted])),
     400: badBatch,
+    ...writeRefusals,
     409: walkInProgress,
     413: payloadTooLarge,
     503: busyResponse,
@@ -206,6 +220,7 @@ export const generateAll = createRoute({
   operationId: "generateAll",
   tags,
   summary: "Embed every product in the catalogue",
+  ...writeAccess,
   description:
     "One task walks the catalogue page by page from start_page and embeds every product, batch_size products " +
     "in flight at a time. Products that already have a vector get it replaced, never duplicated. One walk at a " +
@@ -216,6 +231,6 @@ export const generateAll = createRoute({
       batch_size: wholeNumber({ min: 1, max: 256 }).default(10).openapi({ example: 10 }),
     }),
   },
-  responses: { 202: accepted(CatalogTaskAccepted), 400: badRequest, 409: walkInProgress, 503: busyResponse },
+  responses: { 202: accepted(CatalogTaskAccepted), 400: badRequest, ...writeRefusals, 409: walkInProgress, 503: busyResponse },
 });
 

@@ -1,6 +1,6 @@
 // Route definitions for liveness and readiness probes.
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponse, jsonResponse } from "../../http/schemas.ts";
+import { errorResponse, jsonResponse, openAccess } from "../../http/schemas.ts";
 
 const tags = ["health"];
 
@@ -10,6 +10,7 @@ export const health = createRoute({
   operationId: "health",
   tags,
   summary: "Liveness: the process answers",
+  ...openAccess,
   responses: { 200: jsonResponse(z.object({ status: z.literal("ok") }).openapi("Health"), "Alive") },
 });
 
@@ -19,6 +20,7 @@ export const ready = createRoute({
   operationId: "ready",
   tags,
   summary: "Readiness: the model is loaded and the index is open",
+  ...openAccess,
   responses: {
     200: jsonResponse(
       z

@@ -7,6 +7,8 @@ import {
   jsonResponse,
   notReadyResponse,
   ProductIdParam,
+  readAccess,
+  readRefusals,
   wholeNumber,
 } from "../../http/schemas.ts";
 
@@ -43,6 +45,7 @@ export const similarToProduct = createRoute({
   operationId: "similarToProduct",
   tags,
   summary: "Products that look like a stored product",
+  ...readAccess,
   request: {
     params: ProductIdParam,
     query: z.object({
@@ -57,6 +60,7 @@ export const similarToProduct = createRoute({
   responses: {
     200: jsonResponse(SimilarProducts, "Similar products, best first"),
     400: errorResponse("Invalid product id or parameter"),
+    ...readRefusals,
     404: errorResponse("The product has no embedding"),
     503: notReadyResponse,
   },
@@ -68,6 +72,8 @@ export const similarToUpload = createRoute({
   operationId: "similarToUpload",
   tags,
   summary: "Products that look like an uploaded photo",
+  description: "A search: it changes nothing, so it needs a key only with AUTH_READS=true, like the other reads.",
+  ...readAccess,
   request: {
     query: z.object(searchOptions),
     body: {
@@ -86,6 +92,7 @@ export const similarToUpload = createRoute({
   responses: {
     200: jsonResponse(SimilarProducts, "Similar products, best first"),
     400: errorResponse("Missing `image` field or invalid parameter"),
+    ...readRefusals,
     413: errorResponse("The upload is larger than the limit (MAX_UPLOAD_BYTES)"),
     415: errorResponse("Not a JPEG, PNG or WebP photo"),
     422: errorResponse("A broken or truncated photo, or one with more pixels than the limit (MAX_IMAGE_PIXELS)"),

@@ -1,6 +1,14 @@
 // Route definitions for following background tasks.
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponse, jsonResponse, notReadyResponse, TaskSchema, wholeNumber } from "../../http/schemas.ts";
+import {
+  errorResponse,
+  jsonResponse,
+  notReadyResponse,
+  readAccess,
+  readRefusals,
+  TaskSchema,
+  wholeNumber,
+} from "../../http/schemas.ts";
 
 const tags = ["tasks"];
 
@@ -10,9 +18,11 @@ export const getTask = createRoute({
   operationId: "getTask",
   tags,
   summary: "One background task: status, progress and per-product errors",
+  ...readAccess,
   request: { params: z.object({ task_id: z.string().min(1).openapi({ param: { name: "task_id", in: "path" } }) }) },
   responses: {
     200: jsonResponse(TaskSchema, "The task"),
+    ...readRefusals,
     404: errorResponse("No such task (unknown, or forgotten after a restart)"),
     503: notReadyResponse,
   },
@@ -27,6 +37,7 @@ export const listTasks = createRoute({
   description:
     "Pages with a cursor: pass the answer's next_cursor as cursor for the next, older page. Tasks that arrive " +
     "meanwhile do not shift the pages, so no task is listed twice or skipped. A batch shows its first 100 ids here.",
+  ...readAccess,
   request: {
     query: z.object({
       limit: wholeNumber({ min: 1, max: 100 }).default(20).openapi({ default: 20, example: 20, description: "Tasks per page" }),
@@ -53,6 +64,7 @@ export const listTasks = createRoute({
       "One page of tasks",
     ),
     400: errorResponse("Invalid parameter"),
+    ...readRefusals,
     503: notReadyResponse,
   },
 });
