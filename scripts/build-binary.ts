@@ -19,6 +19,8 @@ import type { BunPlugin } from "bun";
 const REPO_ROOT = resolve(import.meta.dir, "..");
 const ENTRY = resolve(REPO_ROOT, "src/main.ts");
 const LOADER = resolve(REPO_ROOT, "src/runtime/native-libraries.ts");
+/** Started with `new Worker(...)` by the store; a compiled binary holds only the files given as entrypoints. */
+const SEGMENT_WORKER = resolve(REPO_ROOT, "src/store/segment-worker.ts");
 const MODEL = resolve(REPO_ROOT, "models/resnet50.onnx");
 
 const { values } = parseArgs({
@@ -78,7 +80,7 @@ mkdirSync(dirname(outfile), { recursive: true });
 
 const started = performance.now();
 const result = await Bun.build({
-  entrypoints: [ENTRY],
+  entrypoints: [ENTRY, SEGMENT_WORKER],
   target: "bun",
   // Whitespace and syntax only: identifiers stay readable in the stack traces of logged errors.
   minify: { whitespace: true, syntax: true },

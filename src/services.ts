@@ -14,6 +14,7 @@ import type { FitMode, VectorNormalisation } from "./inference/preprocess.ts";
 import { type ServiceObserver, silentObserver } from "./observability/observer.ts";
 import { SimilarityService } from "./similarity/similarity.ts";
 import { prepareMigration } from "./store/pipeline-migration.ts";
+import { readStoredPipeline } from "./store/store-files.ts";
 import { VectorStore } from "./store/vector-store.ts";
 import { EmbeddingJobs } from "./tasks/embedding-jobs.ts";
 import { TaskRegistry } from "./tasks/task-registry.ts";
@@ -106,6 +107,33 @@ export async function createServices(config: Config, options: ServicesOptions = 
     }),
     async close(graceMs) {
       await runner.shutdown(graceMs);
+      await store.close();
+      await session.close();
+    },
+  };
+}
+
+/**
+ * What the `search` command needs: the model and a read-only view of DATA_DIR's index, which takes no lock and writes
+ * nothing, so it is safe beside a service using the same DATA_DIR. Null when DATA_DIR holds no index.
+ */
+export async function openSearchOnly(config: Config): Promise<{ similarity: SimilarityService; close(): Promise<void> } | null> {
+  if (!(await readStoredPipeline(config.dataDir))) return null;
+  const [session, store] = await Promise.all([
+    openModelSession({ modelPath: config.modelPath, backend: config.inference.backend, threads: config.inference.threads }),
+    VectorStore.openReadOnly({ dataDir: config.dataDir, dimensions: EMBEDDING_DIMENSIONS, pipeline: PIPELINE.name }),
+  ]);
+  const embedder = new Embedder(session, {
+    maxBatchSize: 1,
+    maxPixels: config.maxImagePixels,
+    fitMode: PIPELINE.fitMode,
+    smoothing: PIPELINE.smoothing,
+    normalisation: PIPELINE.normalisation,
+    observer: silentObserver,
+  });
+  return {
+    similarity: new SimilarityService({ store, embedder, imageUrlTemplate: config.imageUrlTemplate }),
+    async close() {
       await store.close();
       await session.close();
     },

@@ -1,7 +1,7 @@
 // Schemas shared by several routes: the error envelope, product ids, the task resource. They drive both validation
 // and the OpenAPI document.
 import { z } from "@hono/zod-openapi";
-import { MAX_PRODUCT_ID } from "../store/vector-store.ts";
+import { MAX_PRODUCT_ID } from "../store/store-limits.ts";
 
 export const ErrorEnvelope = z
   .object({

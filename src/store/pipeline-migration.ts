@@ -4,8 +4,10 @@
 // at the next start instead of forgetting them; once they are all re-embedded, the old index is removed.
 import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { lockDataDir } from "./data-dir-lock.ts";
 import { fsyncPath, replaceDurably } from "./durable-files.ts";
-import { indexFileNames, readStoredPipeline, VectorStore } from "./vector-store.ts";
+import { indexFileNames, readStoredPipeline } from "./store-files.ts";
+import { VectorStore } from "./vector-store.ts";
 
 const MIGRATION_FILE = "migration.json";
 
@@ -28,11 +30,21 @@ export interface PendingMigration {
 /** Sets an index of another pipeline aside (or finds one set aside earlier) and says which products to re-embed. */
 export async function prepareMigration(dataDir: string, pipeline: string): Promise<PendingMigration | null> {
   await mkdir(dataDir, { recursive: true });
+  // No other process may be using the index while its files move (the store takes the lock again when it opens).
+  const lock = await lockDataDir(dataDir);
+  try {
+    return await setAside(dataDir, pipeline);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function setAside(dataDir: string, pipeline: string): Promise<PendingMigration | null> {
   let record = await readMigration(dataDir);
   const stored = await readStoredPipeline(dataDir);
   if (stored && stored.pipeline !== pipeline && record?.to !== pipeline) {
     // Record the products before anything moves, adding to a migration that had not finished.
-    const old = await VectorStore.open({ dataDir, dimensions: stored.dimensions, pipeline: stored.pipeline });
+    const old = await VectorStore.openReadOnly({ dataDir, dimensions: stored.dimensions, pipeline: stored.pipeline });
     const { ids } = old.listIds(0, old.count);
     await old.close();
     record = {

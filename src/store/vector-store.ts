@@ -1,108 +1,109 @@
-// The vector store: one embedding per product id, searched through a USearch index, kept on disk so that a crash
-// at any moment leaves every acknowledged change and nothing half-written.
+// The vector store: one embedding per product id, kept on disk so that a crash at any moment leaves every
+// acknowledged change and nothing half-written, and searched across segments (segment-set.ts).
 //
-// On disk (DATA_DIR), for snapshot number N:
-//   manifest.json          the current snapshot N, the pipeline that made its vectors, a checksum
-//   vectors-N.bin          the ids and vectors (USearch's JS binding can neither list keys nor return a vector)
-//   index-N.usearch        the USearch graph over the same vectors, memory-mapped when opened
-//   journal-M.log (M >= N) changes made after snapshot N, in order
-// A change is durable once its journal record is fsynced. Every so often (and at close) the whole state is written
-// as snapshot M: its files are fsynced, then a new manifest is atomically renamed into place, and only then are older
-// files removed. Opening loads the manifest's snapshot and replays the journals from N on.
-//
-// One writer: changes apply in memory at once, on the event loop, and reach disk through one loop that writes
-// whatever has gathered since its last write (group commit); each change's promise settles when it is durable.
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+// A change is applied in memory to the mutable segment and is durable once its journal record is fsynced (group
+// commit). When the mutable segment has taken `sealSize` changes it is frozen, a new journal starts, and a worker
+// writes it once as a sealed segment (segment-file.ts), memory-mapped from then on and never rewritten. Neighbouring
+// sealed segments of similar size are merged in the background (merge-policy.ts) into one with a freshly built graph,
+// dropping replaced and deleted rows. Each seal or merge becomes visible through a new manifest, atomically renamed
+// into place after its files are fsynced, and only then are the files it replaced removed: a crash at any point
+// leaves the last manifest's segments plus the journals after them.
+import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { exactSearch, Index, MetricKind, ScalarKind } from "usearch";
+import { ChangeOrder } from "./change-order.ts";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
-import { fsyncPath, replaceDurably, writeDurably } from "./durable-files.ts";
+import { GroupCommit } from "./group-commit.ts";
 import { JournalWriter, type JournalRecord, readJournal } from "./journal.ts";
 import { describeDamage, keepDamagedJournal } from "./journal-damage.ts";
+import { readLegacySnapshot } from "./legacy-format.ts";
+import { chooseMerge, type MergePolicy } from "./merge-policy.ts";
+import type { MutableSegment } from "./mutable-segment.ts";
+import { DEFAULT_GRAPH, type GraphOptions, SealedSegment } from "./segment-file.ts";
+import { runSegmentJob, type SegmentJob, startSegmentJob } from "./segment-job.ts";
+import { type Neighbour, SegmentSet } from "./segment-set.ts";
+import { journalName, journalsFrom, type Manifest, readManifest, type SegmentEntry, segmentGraphName, segmentVectorsName, staleFileNames, writeManifest } from "./store-files.ts";
 import { StoreError } from "./store-error.ts";
 
 export { StoreError };
-
-export const MAX_PRODUCT_ID = 2 ** 31 - 1;
-
-const MANIFEST = "manifest.json";
-const FORMAT_VERSION = 1;
-const VECTORS_MAGIC = 0x56504946; // "FIPV" little-endian
-const HEADER_BYTES = 16;
-/**
- * Up to this many vectors a search is exact (USearch's brute-force SIMD kernel over all vectors, a few milliseconds
- * at 6,416 x 2048-d): the HNSW graph is approximate, and after products are replaced or deleted it was seen to miss
- * a stored product, even the query's own. Larger catalogues are searched through the graph.
- */
-export const EXACT_SEARCH_LIMIT = 50_000;
+export type { Neighbour };
 
 export interface StoreOptions {
   dataDir: string;
   dimensions: number;
   /** Names the preprocessing + model + normalisation that made the vectors; vectors of two pipelines never mix. */
   pipeline: string;
-  /** Journal records after which the whole state is written as a new snapshot. */
-  snapshotAfter?: number;
-  /** Most vectors searched exactly; beyond, the HNSW graph answers (default EXACT_SEARCH_LIMIT). */
-  exactSearchLimit?: number;
-  /** Where a journal damaged in the middle is reported (default: stderr). */
+  /** Changes the mutable segment takes before it is sealed (it is searched exactly, in memory, until then). */
+  sealSize?: number;
+  /** How many neighbouring segments of one size are merged into one. */
+  mergeFactor?: number;
+  /** Sealed segments with fewer rows get no graph and are searched exactly. */
+  exactBelow?: number;
+  graph?: Partial<GraphOptions>;
+  /** Where a journal damaged in the middle, or a failed background write, is reported (default: stderr). */
   warn?: (message: string) => void;
+  /** Told when a seal or merge starts writing its files (crash tests kill the process right then). */
+  onSegmentWrite?: (kind: "seal" | "merge") => void;
 }
 
-interface Manifest {
-  format: number;
-  pipeline: string;
-  dimensions: number;
-  metric: "l2sq";
-  snapshot: number;
-  count: number;
-  vectors: string;
-  index: string;
-  vectorsCrc32: number;
-  savedAt: string;
+/** What the store is made of right now, for benchmarks, tests and logs. */
+export interface StoreStats {
+  /** Sealed segments, oldest first. */
+  segments: { rows: number; live: number; graph: boolean }[];
+  mutableRows: number;
+  /** Seals and merges finished since the store opened. */
+  seals: number;
+  merges: number;
 }
 
-export interface Neighbour {
-  id: number;
-  /** Squared L2 distance. */
-  distance: number;
-}
+/** Measured on 2048-d vectors (docs/performance.md): below this many rows a scan beats the graph's overhead. */
+export const EXACT_BELOW = 1024;
+export const SEAL_SIZE = 4096;
+export const MERGE_FACTOR = 8;
+const MAX_DEAD_FRACTION = 0.3;
+const READ_ONLY_ATTEMPTS = 5;
+const SEAL_RETRY_MS = 1000;
 
-const fileNames = (snapshot: number) => {
-  const suffix = String(snapshot).padStart(8, "0");
-  return { vectors: `vectors-${suffix}.bin`, index: `index-${suffix}.usearch`, journal: `journal-${suffix}.log` };
-};
+type Settings = Required<Omit<StoreOptions, "graph">> & { graph: GraphOptions };
+
+const nothing = () => {};
 
 export class VectorStore {
-  readonly #options: Required<StoreOptions>;
-  readonly #vectors = new Map<number, Float32Array>();
-  #index: Index;
-  /** Set while the index is a read-only memory map of this file. */
-  #viewedIndexPath: string | null = null;
-  #journal!: JournalWriter;
-  #journalNumber = 0;
-  #recordsSinceSnapshot = 0;
-  #sortedIds: number[] | null = null;
-  /** All vectors back to back, for exact search; rebuilt on the first search after a change. */
-  #matrix: { ids: number[]; data: Float32Array } | null = null;
-  /** Highest request sequence applied per product, so a slow older change never overwrites a newer one. */
-  readonly #appliedSequence = new Map<number, number>();
-  #nextSequence = 1;
-  #unwritten: { record: JournalRecord; resolve: () => void; reject: (error: unknown) => void }[] = [];
-  /** Settles when every change applied in memory so far is on disk. */
-  #allDurable: Promise<void> = Promise.resolve();
-  #writing: Promise<void> | null = null;
-  #closed = false;
+  readonly #options: Settings;
+  readonly #readOnly: boolean;
+  #set!: SegmentSet;
+  readonly #order = new ChangeOrder();
+  #commit: GroupCommit | null = null;
   #lock: DataDirLock | null = null;
+  #nextNumber = 1;
+  /** The journal the manifest on disk replays from. */
+  #manifestJournal = 0;
+  #manifestWrites: Promise<void> = Promise.resolve();
+  #sealing: Promise<void> | null = null;
+  #sealJob: { cancel(): void } | null = null;
+  #merging: { done: Promise<void>; cancel(): void } | null = null;
+  /** Set when a merge failed: no other starts until the next seal (a damaged segment would fail every time). */
+  #mergesPaused = false;
+  #closed = false;
+  #seals = 0;
+  #merges = 0;
 
-  private constructor(options: StoreOptions) {
-    this.#options = { snapshotAfter: 2000, exactSearchLimit: EXACT_SEARCH_LIMIT, warn: console.error, ...options };
-    this.#index = newIndex(options.dimensions);
+  private constructor(options: StoreOptions, readOnly: boolean) {
+    this.#options = {
+      sealSize: SEAL_SIZE,
+      mergeFactor: MERGE_FACTOR,
+      exactBelow: EXACT_BELOW,
+      warn: console.error,
+      onSegmentWrite: nothing,
+      ...options,
+      graph: { ...DEFAULT_GRAPH, ...options.graph },
+    };
+    this.#readOnly = readOnly;
   }
 
+  /** Opens (or creates) the index in `dataDir` for reading and writing, holding the DATA_DIR lock until close. */
   static async open(options: StoreOptions): Promise<VectorStore> {
     await mkdir(options.dataDir, { recursive: true });
-    const store = new VectorStore(options);
+    const store = new VectorStore(options, false);
     store.#lock = await lockDataDir(options.dataDir);
     try {
       await store.#load();
@@ -110,7 +111,25 @@ export class VectorStore {
       await store.#lock.release();
       throw error;
     }
+    store.#maybeMerge();
     return store;
+  }
+
+  /**
+   * Opens the index for searching only: no lock, nothing written or removed, so it is safe beside a service that
+   * owns `dataDir` (the `search` command, evaluations). Changes made after it opened are not seen.
+   */
+  static async openReadOnly(options: StoreOptions): Promise<VectorStore> {
+    for (let attempt = 1; ; attempt++) {
+      const store = new VectorStore(options, true);
+      try {
+        await store.#load();
+        return store;
+      } catch (error) {
+        // The owner merged a segment away between our reading its manifest and its files: read the new manifest.
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= READ_ONLY_ATTEMPTS) throw error;
+      }
+    }
   }
 
   get dimensions(): number {
@@ -122,49 +141,27 @@ export class VectorStore {
   }
 
   get count(): number {
-    return this.#vectors.size;
+    return this.#set.count;
   }
 
   has(id: number): boolean {
-    return this.#vectors.has(id);
+    return this.#set.has(id);
   }
 
+  /** The stored vector (a view into a mapped file or the mutable segment: do not change it). */
   vectorOf(id: number): Float32Array | undefined {
-    return this.#vectors.get(id);
+    return this.#set.vectorOf(id);
   }
 
   /** Stored ids in ascending order, a page at a time. */
   listIds(offset: number, limit: number): { ids: number[]; total: number } {
-    this.#sortedIds ??= [...this.#vectors.keys()].sort((a, b) => a - b);
-    return { ids: this.#sortedIds.slice(offset, offset + limit), total: this.#sortedIds.length };
+    return this.#set.listIds(offset, limit);
   }
 
   /** The `k` stored vectors nearest to `vector`, nearest first. */
   search(vector: Float32Array, k: number): Neighbour[] {
-    if (this.#vectors.size === 0 || k <= 0) return [];
-    const count = Math.min(k, this.#vectors.size);
-    const exact = this.#vectors.size <= this.#options.exactSearchLimit;
-    const matrix = exact ? this.#contiguousVectors() : null;
-    const query = ownBuffer(vector);
-    const matches = matrix
-      ? exactSearch(matrix.data, query, this.#options.dimensions, count, MetricKind.L2sq)
-      : this.#index.search(query, count, 0);
-    const neighbours: Neighbour[] = [];
-    for (let i = 0; i < matches.keys.length; i++) {
-      const key = Number(matches.keys[i]);
-      neighbours.push({ id: matrix ? matrix.ids[key]! : key, distance: Math.max(0, matches.distances[i]!) });
-    }
-    return neighbours;
-  }
-
-  #contiguousVectors(): { ids: number[]; data: Float32Array } {
-    if (!this.#matrix) {
-      const ids = [...this.#vectors.keys()];
-      const data = new Float32Array(ids.length * this.#options.dimensions);
-      ids.forEach((id, row) => data.set(this.#vectors.get(id)!, row * this.#options.dimensions));
-      this.#matrix = { ids, data };
-    }
-    return this.#matrix;
+    if (this.#set.count === 0 || k <= 0) return [];
+    return this.#set.search(ownBuffer(vector), Math.min(k, this.#set.count));
   }
 
   /**
@@ -172,7 +169,7 @@ export class VectorStore {
    * take it when the request arrives, pass it to `put`/`delete`.
    */
   takeSequence(): number {
-    return this.#nextSequence++;
+    return this.#order.take();
   }
 
   /** Stores (or replaces) the product's vector; settles once durable. `applied` is false if a newer change won. */
@@ -180,277 +177,308 @@ export class VectorStore {
     if (vector.length !== this.#options.dimensions) {
       throw new StoreError(`vector has ${vector.length} dimensions, the index ${this.#options.dimensions}`);
     }
-    if (!this.#claim(id, sequence)) {
+    const commit = this.#writable();
+    if (!this.#order.claim(id, sequence)) {
       // The newer change that won may not be on disk yet; this answer must not outrun it.
-      await this.#allDurable;
+      await commit.allDurable;
       return { applied: false };
     }
     const record: JournalRecord = { op: "put", id, vector };
-    this.#apply(record);
-    await this.#writeSoon(record);
+    this.#set.apply(record);
+    await commit.write(record);
     return { applied: true };
   }
 
   /** Removes the product's vector; settles once durable. `existed` says whether there was one. */
   async delete(id: number, sequence = this.takeSequence()): Promise<{ applied: boolean; existed: boolean }> {
-    if (!this.#claim(id, sequence) || !this.#vectors.has(id)) {
+    const commit = this.#writable();
+    if (!this.#order.claim(id, sequence) || !this.#set.has(id)) {
       // Whatever decided the outcome (a newer change, or an earlier delete) may not be on disk yet.
-      const outcome = { applied: this.#appliedSequence.get(id) === sequence, existed: this.#vectors.has(id) };
-      await this.#allDurable;
+      const outcome = { applied: this.#order.isLatest(id, sequence), existed: this.#set.has(id) };
+      await commit.allDurable;
       return outcome;
     }
     const record: JournalRecord = { op: "delete", id };
-    this.#apply(record);
-    await this.#writeSoon(record);
+    this.#set.apply(record);
+    await commit.write(record);
     return { applied: true, existed: true };
   }
 
-  /** Waits for pending writes, writes a final snapshot so the next start replays nothing, and refuses later changes. */
+  stats(): StoreStats {
+    return {
+      segments: this.#set.sealed.map((segment) => ({
+        rows: segment.rows,
+        live: this.#set.liveRowsOf(segment.number),
+        graph: segment.graph !== null,
+      })),
+      mutableRows: this.#set.mutable.rows,
+      seals: this.#seals,
+      merges: this.#merges,
+    };
+  }
+
+  /** Settles once no seal or merge is running and none is due: for benchmarks and tests. */
+  async idle(): Promise<void> {
+    await this.#commit?.drained();
+    while (this.#sealing || this.#merging) {
+      await Promise.allSettled([this.#sealing, this.#merging?.done]);
+      await this.#manifestWrites;
+      this.#maybeMerge();
+    }
+  }
+
+  /**
+   * Waits for pending writes and refuses later changes. A seal or merge under way is abandoned: the journals still
+   * hold what it was writing, and its half-written files are removed at the next open.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    while (this.#writing) await this.#writing;
-    if (this.#recordsSinceSnapshot > 0) await this.#writeSnapshot();
-    await this.#journal.close();
+    this.#merging?.cancel();
+    this.#sealJob?.cancel();
+    await this.#manifestWrites;
+    await this.#commit?.close();
     await this.#lock?.release();
   }
 
-  #claim(id: number, sequence: number): boolean {
-    if (this.#closed) throw new StoreError("the store is closed");
-    if ((this.#appliedSequence.get(id) ?? 0) > sequence) return false;
-    this.#appliedSequence.set(id, sequence);
-    return true;
-  }
-
-  #apply(record: JournalRecord): void {
-    this.#ensureWritable();
-    const existed = this.#vectors.has(record.id);
-    if (existed) this.#index.remove(BigInt(record.id));
-    if (record.op === "put") {
-      this.#index.add(BigInt(record.id), ownBuffer(record.vector));
-      this.#vectors.set(record.id, record.vector);
-    } else {
-      this.#vectors.delete(record.id);
-    }
-    if (existed !== (record.op === "put")) this.#sortedIds = null;
-    this.#matrix = null;
-  }
-
-  /** A memory-mapped index is read-only; the first change copies it into memory. */
-  #ensureWritable(): void {
-    if (!this.#viewedIndexPath) return;
-    const index = newIndex(this.#options.dimensions);
-    index.load(this.#viewedIndexPath);
-    this.#index = index;
-    this.#viewedIndexPath = null;
-  }
-
-  #writeSoon(record: JournalRecord): Promise<void> {
-    const durable = new Promise<void>((resolve, reject) => this.#unwritten.push({ record, resolve, reject }));
-    this.#allDurable = durable.catch(() => {}); // a failed write is reported to its own change
-    this.#writing ??= this.#writeLoop();
-    return durable;
-  }
-
-  async #writeLoop(): Promise<void> {
-    // Let the other changes of this event-loop turn join the first write.
-    await new Promise((resolve) => setImmediate(resolve));
-    try {
-      while (this.#unwritten.length > 0) {
-        const batch = this.#unwritten.splice(0);
-        try {
-          await this.#journal.append(batch.map((item) => item.record));
-          this.#recordsSinceSnapshot += batch.length;
-          for (const item of batch) item.resolve();
-        } catch (error) {
-          for (const item of batch) item.reject(error);
-        }
-        if (this.#recordsSinceSnapshot >= this.#options.snapshotAfter) {
-          await this.#writeSnapshot().catch((error) => console.error("snapshot failed; the journal keeps every change:", error));
-        }
-      }
-    } finally {
-      this.#writing = null;
-    }
-  }
-
-  /** Writes the whole state as snapshot M and starts journal M for the changes after it. */
-  async #writeSnapshot(): Promise<void> {
-    const dir = this.#options.dataDir;
-    const snapshot = this.#journalNumber + 1;
-    const names = fileNames(snapshot);
-
-    // Capture synchronously: changes from here on go to the new journal, which replay applies after this snapshot.
-    const ids = [...this.#vectors.keys()];
-    const vectorsFile = encodeVectors(ids, this.#vectors, this.#options.dimensions);
-    this.#index.save(join(dir, names.index));
-    const previousJournal = this.#journal;
-    this.#journal = await JournalWriter.create(join(dir, names.journal));
-    this.#journalNumber = snapshot;
-    this.#recordsSinceSnapshot = 0;
-    await previousJournal?.close();
-
-    await writeDurably(join(dir, names.vectors), vectorsFile);
-    await fsyncPath(join(dir, names.index));
-    const manifest: Manifest = {
-      format: FORMAT_VERSION,
-      pipeline: this.#options.pipeline,
-      dimensions: this.#options.dimensions,
-      metric: "l2sq",
-      snapshot,
-      count: ids.length,
-      vectors: names.vectors,
-      index: names.index,
-      vectorsCrc32: Bun.hash.crc32(vectorsFile),
-      savedAt: new Date().toISOString(),
-    };
-    await replaceDurably(join(dir, MANIFEST), JSON.stringify(manifest, null, 2));
-    await removeStaleFiles(dir, snapshot);
+  #writable(): GroupCommit {
+    if (this.#readOnly) throw new StoreError("the store was opened read-only");
+    if (this.#closed || !this.#commit) throw new StoreError("the store is closed");
+    return this.#commit;
   }
 
   async #load(): Promise<void> {
     const { dataDir: dir, dimensions, pipeline } = this.#options;
-    const manifest = await readManifest(dir);
-    const snapshot = manifest?.snapshot ?? 0;
-    if (manifest) {
-      if (manifest.pipeline !== pipeline || manifest.dimensions !== dimensions) {
-        throw new StoreError(
-          `the index in ${dir} was made by pipeline ${manifest.pipeline} (${manifest.dimensions}-d); ` +
-            `this build uses ${pipeline} (${dimensions}-d)`,
-        );
-      }
-      this.#loadSnapshot(manifest, await readFile(join(dir, manifest.vectors)));
+    const manifest = await readManifest(dir).catch((error) => {
+      if (this.#readOnly && (error as NodeJS.ErrnoException).code === "ENOENT") return null; // no DATA_DIR at all
+      throw error;
+    });
+    if (manifest && (manifest.pipeline !== pipeline || manifest.dimensions !== dimensions)) {
+      throw new StoreError(
+        `the index in ${dir} was made by pipeline ${manifest.pipeline} (${manifest.dimensions}-d); ` +
+          `this build uses ${pipeline} (${dimensions}-d)`,
+      );
     }
-    const journals = (await readdir(dir))
-      .map((name) => /^journal-(\d+)\.log$/.exec(name))
-      .filter((match) => match !== null && Number(match[1]) >= snapshot)
-      .map((match) => ({ name: match![0], number: Number(match![1]) }))
-      .sort((a, b) => a.number - b.number);
-    let replayed = 0;
+    const names = manifest ? await readdir(dir) : await readdir(dir).catch(() => []);
+    const replayFrom = manifest?.format === 2 ? manifest.journal : manifest?.format === 1 ? manifest.snapshot : 0;
+    const journals = journalsFrom(names, replayFrom);
+    this.#nextNumber = Math.max(
+      manifest?.format === 2 ? manifest.nextNumber : (manifest?.snapshot ?? 0) + 1,
+      ...journals.map((journal) => journal.number + 1),
+    );
+    this.#set = new SegmentSet(dimensions, this.#nextNumber++);
+
+    if (manifest?.format === 2) {
+      for (const entry of manifest.segments) this.#set.loadSealed(SealedSegment.open(dir, entry, dimensions, this.#options.graph));
+    } else if (manifest?.format === 1) {
+      const { ids, vectors } = await readLegacySnapshot(dir, manifest, dimensions);
+      if (this.#readOnly) {
+        ids.forEach((id, row) => this.#set.apply({ op: "put", id, vector: vectors.subarray(row * dimensions, (row + 1) * dimensions) }));
+      } else {
+        // Converted as a segment without a graph (a copy of the vectors, quick); a background rewrite builds its graph.
+        const number = this.#nextNumber++;
+        runSegmentJob({ dir, number, dimensions, sources: [{ vectors, rows: rowNumbers(ids.length) }], ids, deletions: new Uint32Array(0), graph: null });
+        this.#set.loadSealed(SealedSegment.open(dir, { number, rows: ids.length, hasGraph: false }, dimensions, this.#options.graph));
+      }
+    }
     for (const journal of journals) {
       const path = join(dir, journal.name);
       const contents = await readJournal(path, dimensions);
-      if (contents.damage.length > 0) this.#options.warn(describeDamage(path, await keepDamagedJournal(path), contents));
-      for (const record of contents.records) {
-        this.#apply(record);
-        replayed++;
+      if (contents.damage.length > 0) {
+        this.#options.warn(describeDamage(path, this.#readOnly ? path : await keepDamagedJournal(path), contents));
       }
+      for (const record of contents.records) this.#set.apply(record);
     }
-    this.#journalNumber = Math.max(snapshot, ...journals.map((journal) => journal.number));
-    if (replayed > 0 || !manifest) {
-      // Start from a clean snapshot: the replayed journals may end in a torn record that must not be appended to.
-      await this.#writeSnapshot();
-    } else {
-      this.#journal = await JournalWriter.create(join(dir, fileNames(this.#journalNumber).journal));
-      await removeStaleFiles(dir, snapshot);
-    }
+    if (!this.#readOnly) await this.#startJournal();
   }
 
-  #loadSnapshot(manifest: Manifest, file: Uint8Array): void {
+  /**
+   * Starts a fresh journal holding what the replayed ones left in the mutable segment (they may end in a torn record,
+   * which must not be appended to), lists it in a manifest and removes every file that manifest does not need.
+   */
+  async #startJournal(): Promise<void> {
+    const dir = this.#options.dataDir;
+    const number = this.#nextNumber++;
+    const journal = await JournalWriter.create(join(dir, journalName(number)));
+    const mutable = this.#set.mutable;
+    const state: JournalRecord[] = [];
+    for (let row = 0; row < mutable.rows; row++) {
+      if (this.#set.isCurrent(mutable, row)) state.push({ op: "put", id: mutable.idAt(row), vector: mutable.vectorAt(row) });
+    }
+    for (const id of mutable.deletions) state.push({ op: "delete", id });
+    if (state.length > 0) await journal.append(state);
+    this.#manifestJournal = number;
+    const manifest = this.#manifest();
+    await writeManifest(dir, manifest);
+    for (const name of staleFileNames(await readdir(dir), manifest)) {
+      await rm(join(dir, name), { force: true });
+    }
+    this.#commit = new GroupCommit(journal, () => this.#sealIfFull());
+    await this.#sealIfFull();
+  }
+
+  #manifest(): Omit<Manifest, "format" | "metric" | "savedAt"> {
+    return {
+      pipeline: this.#options.pipeline,
+      dimensions: this.#options.dimensions,
+      segments: this.#set.sealed.map(entryOf),
+      journal: this.#manifestJournal,
+      nextNumber: this.#nextNumber,
+    };
+  }
+
+  /** Writes a manifest and applies its change in memory, one at a time (seals and merges finish independently). */
+  #publish(change: () => Promise<void>): Promise<void> {
+    const published = this.#manifestWrites.then(change);
+    this.#manifestWrites = published.catch(() => {});
+    return published;
+  }
+
+  /** Runs inside the group-commit loop, between journal writes: freezes a full mutable segment and seals it. */
+  async #sealIfFull(): Promise<void> {
+    if (this.#closed || this.#set.mutable.changes < this.#options.sealSize) return;
+    // One seal at a time: if the previous one is still writing, the journal waits (bounding memory to two segments).
+    while (this.#sealing) await this.#sealing;
+    // Changes applied from here on go to the new mutable segment; their records, written after this returns, to
+    // the new journal. (Records of the frozen segment still waiting to be written go there too: replaying them over
+    // the sealed segment sets what it already holds.)
+    const frozen = this.#set.freeze(this.#nextNumber++);
+    const journalNumber = this.#nextNumber++;
+    const journal = await JournalWriter.create(join(this.#options.dataDir, journalName(journalNumber)));
+    await this.#commit!.switchJournal(journal).close();
+    this.#sealing = this.#seal(frozen, journalNumber).finally(() => {
+      this.#sealing = null;
+      this.#sealJob = null;
+      this.#mergesPaused = false;
+      this.#maybeMerge();
+    });
+  }
+
+  async #seal(frozen: MutableSegment, journalNumber: number): Promise<void> {
     const { dataDir: dir, dimensions } = this.#options;
-    if (Bun.hash.crc32(file) !== manifest.vectorsCrc32) {
-      throw new StoreError(`${join(dir, manifest.vectors)} is corrupt (checksum)`);
-    }
-    const { ids, vectors } = decodeVectors(file, dimensions);
-    ids.forEach((id, i) => this.#vectors.set(id, vectors.subarray(i * dimensions, (i + 1) * dimensions)));
-    const indexPath = join(dir, manifest.index);
-    try {
-      this.#index.view(indexPath);
-      if (this.#index.size() === ids.length) {
-        this.#viewedIndexPath = indexPath;
-        return;
+    const rows: number[] = [];
+    for (let row = 0; row < frozen.rows; row++) if (this.#set.isCurrent(frozen, row)) rows.push(row);
+    const vectors = new Float32Array(rows.length * dimensions);
+    rows.forEach((row, i) => vectors.set(frozen.vectorAt(row), i * dimensions));
+    const job: SegmentJob = {
+      dir,
+      number: frozen.number,
+      dimensions,
+      sources: [{ vectors, rows: rowNumbers(rows.length) }],
+      ids: Uint32Array.from(rows, (row) => frozen.idAt(row)),
+      deletions: Uint32Array.from(frozen.deletions),
+      graph: rows.length >= this.#options.exactBelow ? this.#options.graph : null,
+    };
+    for (;;) {
+      if (this.#closed) return;
+      try {
+        const running = startSegmentJob(job);
+        this.#sealJob = running;
+        this.#options.onSegmentWrite("seal");
+        await running.done;
+        break;
+      } catch (error) {
+        if (this.#closed) return;
+        this.#options.warn(`sealing segment ${frozen.number} failed, retrying; the journal keeps every change: ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, SEAL_RETRY_MS));
       }
-    } catch {
-      // A missing or unreadable graph is rebuilt from the vectors below.
     }
-    this.#index = newIndex(dimensions);
-    if (ids.length > 0) this.#index.add(BigUint64Array.from(ids, BigInt), ownBuffer(vectors));
+    await this.#publish(async () => {
+      if (this.#closed) return;
+      const output = SealedSegment.open(dir, { number: frozen.number, rows: rows.length, hasGraph: job.graph !== null }, dimensions, this.#options.graph);
+      const previousJournal = this.#manifestJournal;
+      this.#manifestJournal = journalNumber;
+      await writeManifest(dir, { ...this.#manifest(), segments: [...this.#set.sealed.map(entryOf), entryOf(output)] });
+      this.#set.replace([frozen], output, rows.map((row) => ({ segment: frozen.number, row })));
+      this.#seals++;
+      for (let number = previousJournal; number < journalNumber; number++) await rm(join(dir, journalName(number)), { force: true });
+    });
+  }
+
+  /** Starts the merge the policy asks for, if any and none is running. */
+  #maybeMerge(): void {
+    if (this.#readOnly || this.#closed || this.#merging || this.#mergesPaused) return;
+    const { sealSize, mergeFactor: factor, exactBelow, dimensions, dataDir: dir } = this.#options;
+    const policy: MergePolicy = { sealSize, factor, maxDeadFraction: MAX_DEAD_FRACTION };
+    const sealed = this.#set.sealed;
+    const choice = chooseMerge(
+      sealed.map((segment) => ({
+        rows: segment.rows,
+        live: this.#set.liveRowsOf(segment.number),
+        lacksGraph: segment.rows >= exactBelow && segment.graph === null,
+      })),
+      policy,
+    );
+    if (!choice) return;
+    const inputs = sealed.slice(choice.first, choice.last + 1);
+    const origins: { segment: number; row: number }[] = [];
+    const sources = inputs.map((segment) => {
+      const rows: number[] = [];
+      for (let row = 0; row < segment.rows; row++) if (this.#set.isCurrent(segment, row)) rows.push(row);
+      for (const row of rows) origins.push({ segment: segment.number, row });
+      return { segment: { number: segment.number, rows: segment.rows }, rows: Uint32Array.from(rows) };
+    });
+    const ids = Uint32Array.from(origins, ({ segment, row }) => this.#set.idAt(segment, row));
+    // Deletions matter only while an older segment may hold the product: none is older than the first segment.
+    const kept = new Set(ids);
+    const deletions = choice.first === 0 ? [] : [...new Set(inputs.flatMap((segment) => [...segment.deletions]))].filter((id) => !kept.has(id));
+    const number = this.#nextNumber++;
+    const job: SegmentJob = {
+      dir,
+      number,
+      dimensions,
+      sources,
+      ids,
+      deletions: Uint32Array.from(deletions),
+      graph: ids.length >= exactBelow ? this.#options.graph : null,
+    };
+    const running = startSegmentJob(job);
+    this.#options.onSegmentWrite("merge");
+    const done = running.done
+      .then(() =>
+        this.#publish(async () => {
+          if (this.#closed) return;
+          const output = SealedSegment.open(dir, { number, rows: ids.length, hasGraph: job.graph !== null }, dimensions, this.#options.graph);
+          const entries = this.#set.sealed.map(entryOf);
+          const at = entries.findIndex((entry) => entry.number === inputs[0]!.number);
+          entries.splice(at, inputs.length, entryOf(output));
+          await writeManifest(dir, { ...this.#manifest(), segments: entries });
+          this.#set.replace(inputs, output, origins);
+          this.#merges++;
+          for (const input of inputs) {
+            await rm(join(dir, segmentVectorsName(input.number)), { force: true });
+            await rm(join(dir, segmentGraphName(input.number)), { force: true });
+          }
+        }),
+      )
+      .then(
+        () => {
+          this.#merging = null;
+          this.#maybeMerge();
+        },
+        (error) => {
+          this.#merging = null;
+          if (this.#closed) return;
+          this.#mergesPaused = true;
+          this.#options.warn(`merging segments failed; they stay as they are: ${(error as Error).message}`);
+        },
+      );
+    this.#merging = { done, cancel: running.cancel };
   }
 }
 
-/** The pipeline (and its dimensions) that made the index in `dir`, or null where there is none yet. */
-export async function readStoredPipeline(dir: string): Promise<{ pipeline: string; dimensions: number } | null> {
-  const manifest = await readManifest(dir);
-  return manifest && { pipeline: manifest.pipeline, dimensions: manifest.dimensions };
+function entryOf(segment: SealedSegment): SegmentEntry {
+  return { number: segment.number, rows: segment.rows, hasGraph: segment.hasGraphFile };
 }
 
-/** The names of the index's own files in a data directory, the manifest (what makes the others an index) last. */
-export function indexFileNames(names: string[]): string[] {
-  const files = names.filter((name) => /^(?:vectors|index|journal)-\d+\.(?:bin|usearch|log)$/.test(name));
-  return names.includes(MANIFEST) ? [...files, MANIFEST] : files;
+function rowNumbers(count: number): Uint32Array {
+  return Uint32Array.from({ length: count }, (_, row) => row);
 }
 
 /**
- * USearch's native code reads a typed array from the start of its buffer, ignoring a view's offset: a view (stored
- * vectors are views into the vectors file) is copied out before it is handed over.
+ * USearch's exact search reads a typed array from the start of its buffer, ignoring a view's offset: a view (stored
+ * vectors are views into mapped files) is copied out before it is handed over.
  */
 function ownBuffer(vector: Float32Array): Float32Array {
   return vector.byteOffset === 0 && vector.buffer.byteLength === vector.byteLength ? vector : vector.slice();
-}
-
-function newIndex(dimensions: number): Index {
-  return new Index({
-    dimensions,
-    metric: MetricKind.L2sq,
-    quantization: ScalarKind.F32,
-    connectivity: 16,
-    expansion_add: 128,
-    expansion_search: 128,
-    multi: false,
-  });
-}
-
-async function readManifest(dir: string): Promise<Manifest | null> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, MANIFEST), "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw error;
-  }
-  const manifest = JSON.parse(text) as Manifest;
-  if (manifest.format !== FORMAT_VERSION) throw new StoreError(`unknown index format ${manifest.format} in ${dir}`);
-  return manifest;
-}
-
-function encodeVectors(ids: number[], vectors: Map<number, Float32Array>, dimensions: number): Uint8Array {
-  const bytes = new Uint8Array(HEADER_BYTES + ids.length * 4 * (1 + dimensions));
-  const header = new DataView(bytes.buffer);
-  header.setUint32(0, VECTORS_MAGIC, true);
-  header.setUint32(4, FORMAT_VERSION, true);
-  header.setUint32(8, dimensions, true);
-  header.setUint32(12, ids.length, true);
-  new Uint32Array(bytes.buffer, HEADER_BYTES, ids.length).set(ids);
-  const matrix = new Float32Array(bytes.buffer, HEADER_BYTES + ids.length * 4, ids.length * dimensions);
-  ids.forEach((id, i) => matrix.set(vectors.get(id)!, i * dimensions));
-  return bytes;
-}
-
-function decodeVectors(bytes: Uint8Array, dimensions: number): { ids: Uint32Array; vectors: Float32Array } {
-  const header = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const count = header.getUint32(12, true);
-  if (
-    header.getUint32(0, true) !== VECTORS_MAGIC ||
-    header.getUint32(8, true) !== dimensions ||
-    bytes.byteLength !== HEADER_BYTES + count * 4 * (1 + dimensions)
-  ) {
-    throw new StoreError("the vectors file does not match its manifest");
-  }
-  // Typed-array views need 4-byte alignment; a pooled read buffer may not have it.
-  const own = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
-  return {
-    ids: new Uint32Array(own.buffer, own.byteOffset + HEADER_BYTES, count),
-    vectors: new Float32Array(own.buffer, own.byteOffset + HEADER_BYTES + count * 4, count * dimensions),
-  };
-}
-
-/** Removes older snapshots and journals, and files left by a snapshot that crashed before its manifest. */
-async function removeStaleFiles(dir: string, snapshot: number): Promise<void> {
-  for (const name of await readdir(dir)) {
-    const numbered = /^(?:vectors|index|journal)-(\d+)\.(?:bin|usearch|log)$/.exec(name);
-    const stale = numbered
-      ? Number(numbered[1]) < snapshot || (Number(numbered[1]) > snapshot && !name.startsWith("journal-"))
-      : /^manifest\.json\..+\.tmp$/.test(name);
-    if (stale) await rm(join(dir, name), { force: true });
-  }
 }

@@ -1,230 +1,275 @@
-import { describe, expect, test } from "bun:test";
+// The store's contract (put, delete, order, search, list, count, reopen), run twice: with the service's segment
+// sizes, and with tiny ones so that seals and merges happen in every test.
+import { afterEach, describe, expect, test } from "bun:test";
 import { cp, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { StoreError, VectorStore } from "../../src/store/vector-store.ts";
+import { type StoreOptions, StoreError, VectorStore } from "../../src/store/vector-store.ts";
 import { tempDir } from "../helpers/environment.ts";
+import { distinct, DIMENSIONS, PIPELINE, unit } from "../helpers/store-vectors.ts";
 
-const DIMENSIONS = 8;
-const PIPELINE = "test-pipeline/v1";
+const TINY: Partial<StoreOptions> = { sealSize: 4, mergeFactor: 2, exactBelow: 3 };
 
-function unit(index: number, weight = 1): Float32Array {
-  const vector = new Float32Array(DIMENSIONS);
-  vector[index % DIMENSIONS] = weight;
-  vector[(index + 1) % DIMENSIONS] = 1 - weight;
-  const norm = Math.hypot(...vector);
-  return vector.map((v) => v / norm);
-}
-
-/** A vector of its own for every id. */
-function distinct(id: number): Float32Array {
-  const vector = Float32Array.from({ length: DIMENSIONS }, (_, k) => Math.abs(Math.sin(id * (k + 1.3))));
-  const norm = Math.hypot(...vector);
-  return vector.map((v) => v / norm);
-}
-
-const openStore = (dataDir: string, pipeline = PIPELINE) =>
-  VectorStore.open({ dataDir, dimensions: DIMENSIONS, pipeline });
-
-describe("VectorStore", () => {
-  test("stores, finds nearest first, lists ascending and deletes", async () => {
-    await using dir = await tempDir();
-    const store = await openStore(dir.path);
-    await Promise.all([store.put(30, unit(0)), store.put(10, unit(0, 0.9)), store.put(20, unit(3))]);
-    expect(store.count).toBe(3);
-    expect(store.listIds(0, 10)).toEqual({ ids: [10, 20, 30], total: 3 });
-    expect(store.listIds(1, 1)).toEqual({ ids: [20], total: 3 });
-    expect(store.search(unit(0), 2).map((n) => n.id)).toEqual([30, 10]);
-    expect(store.search(unit(0), 1)[0]!.distance).toBe(0);
-    expect(await store.delete(30)).toEqual({ applied: true, existed: true });
-    expect(await store.delete(30)).toEqual({ applied: true, existed: false });
-    expect(store.has(30)).toBe(false);
-    expect(store.search(unit(0), 5).map((n) => n.id)).toEqual([10, 20]);
-    await store.close();
-  });
-
-  test("after many replacements and deletions every stored vector is still found, itself first", async () => {
-    await using dir = await tempDir();
-    const dimensions = 256;
-    const store = await VectorStore.open({ dataDir: dir.path, dimensions, pipeline: PIPELINE });
-    const random = (seed: number) => {
-      const vector = Float32Array.from({ length: dimensions }, (_, k) => Math.abs(Math.sin(seed * 12.9898 + k * 78.233)));
-      return vector.map((v) => v / Math.hypot(...vector));
+for (const [name, sizes] of [
+  ["the service's segment sizes", {}],
+  ["tiny segments (a merge in every test)", TINY],
+] as const) {
+  describe(`VectorStore with ${name}`, () => {
+    let merges = 0;
+    const stores: VectorStore[] = [];
+    const openStore = async (dataDir: string, options: Partial<StoreOptions> = {}) => {
+      const store = await VectorStore.open({ dataDir, dimensions: DIMENSIONS, pipeline: PIPELINE, ...sizes, ...options });
+      stores.push(store);
+      return store;
     };
-    const live = new Map<number, Float32Array>();
-    for (let id = 1; id <= 150; id++) live.set(id, random(id));
-    await Promise.all([...live].map(([id, vector]) => store.put(id, vector)));
-    for (let round = 0; round < 3; round++) {
-      for (let id = 1 + round; id <= 150; id += 4) {
-        await store.delete(id);
-        live.delete(id);
+    /** Lets background work finish (so a test sees its merges), then closes. */
+    const settleAndClose = async (store: VectorStore) => {
+      await store.idle();
+      merges += store.stats().merges;
+      await store.close();
+    };
+
+    afterEach(async () => {
+      for (const store of stores.splice(0)) {
+        merges += store.stats().merges;
+        await store.close();
       }
-      for (let id = 2 + round; id <= 150; id += 5) {
-        live.set(id, random(id * 1000 + round));
-        await store.put(id, live.get(id)!);
+      if (sizes === TINY) expect(merges).toBeGreaterThan(0);
+      merges = 0;
+    });
+
+    test("stores, finds nearest first, lists ascending and deletes", async () => {
+      await using dir = await tempDir();
+      const store = await openStore(dir.path);
+      await Promise.all([store.put(30, unit(0)), store.put(10, unit(0, 0.9)), store.put(20, unit(3))]);
+      for (const id of [40, 50, 60, 70, 80, 40, 50]) await store.put(id, unit(5));
+      for (const id of [40, 50, 60, 70, 80]) await store.delete(id);
+      await store.idle();
+      expect(store.count).toBe(3);
+      expect(store.listIds(0, 10)).toEqual({ ids: [10, 20, 30], total: 3 });
+      expect(store.listIds(1, 1)).toEqual({ ids: [20], total: 3 });
+      expect(store.search(unit(0), 2).map((n) => n.id)).toEqual([30, 10]);
+      expect(store.search(unit(0), 1)[0]!.distance).toBe(0);
+      expect(await store.delete(30)).toEqual({ applied: true, existed: true });
+      expect(await store.delete(30)).toEqual({ applied: true, existed: false });
+      expect(store.has(30)).toBe(false);
+      expect(store.search(unit(0), 5).map((n) => n.id)).toEqual([10, 20]);
+      await settleAndClose(store);
+    });
+
+    test("after many replacements and deletions every stored vector is still found, itself first", async () => {
+      await using dir = await tempDir();
+      const dimensions = 256;
+      const store = await openStore(dir.path, { dimensions });
+      const random = (seed: number) => {
+        const vector = Float32Array.from({ length: dimensions }, (_, k) => Math.abs(Math.sin(seed * 12.9898 + k * 78.233)));
+        return vector.map((v) => v / Math.hypot(...vector));
+      };
+      const live = new Map<number, Float32Array>();
+      for (let id = 1; id <= 150; id++) live.set(id, random(id));
+      await Promise.all([...live].map(([id, vector]) => store.put(id, vector)));
+      for (let round = 0; round < 3; round++) {
+        for (let id = 1 + round; id <= 150; id += 4) {
+          await store.delete(id);
+          live.delete(id);
+        }
+        for (let id = 2 + round; id <= 150; id += 5) {
+          live.set(id, random(id * 1000 + round));
+          await store.put(id, live.get(id)!);
+        }
       }
-    }
-    expect(store.search(random(1), 1000).map((n) => n.id).sort((a, b) => a - b)).toEqual([...live.keys()].sort((a, b) => a - b));
-    for (const [id, vector] of live) expect(store.search(vector, 3)[0]).toEqual({ id, distance: 0 });
-    await store.close();
+      for (const check of ["while merges run", "after them"]) {
+        if (check === "after them") await store.idle();
+        expect(store.search(random(1), 1000).map((n) => n.id).sort((a, b) => a - b)).toEqual([...live.keys()].sort((a, b) => a - b));
+        for (const [id, vector] of live) expect(store.search(vector, 3)[0]).toEqual({ id, distance: 0 });
+      }
+      await settleAndClose(store);
+    });
+
+    test("a product never has two vectors: put replaces", async () => {
+      await using dir = await tempDir();
+      const store = await openStore(dir.path);
+      await store.put(1, unit(0));
+      await store.put(1, unit(4));
+      await Promise.all([store.put(1, unit(5)), store.put(1, unit(5))]);
+      for (let i = 0; i < 6; i++) await store.put(1, unit(i));
+      await store.put(1, unit(5));
+      await store.idle();
+      expect(store.count).toBe(1);
+      expect(store.search(unit(5), 10)).toEqual([{ id: 1, distance: 0 }]);
+      await settleAndClose(store);
+    });
+
+    test("reopening gives back every vector and stays writable", async () => {
+      await using dir = await tempDir();
+      const first = await openStore(dir.path);
+      for (let id = 1; id <= 50; id++) await first.put(id, distinct(id));
+      await first.delete(7);
+      await settleAndClose(first);
+
+      const second = await openStore(dir.path);
+      expect(second.listIds(0, 100).total).toBe(49);
+      expect(second.has(7)).toBe(false);
+      expect([...second.vectorOf(12)!]).toEqual([...distinct(12)]);
+      expect(second.search(distinct(12), 1)[0]).toEqual({ id: 12, distance: 0 });
+      // Stored vectors come back as views into mapped files; searching with one must work too.
+      expect(second.search(second.vectorOf(12)!, 1)[0]).toEqual({ id: 12, distance: 0 });
+      await second.put(100, unit(2));
+      await second.close(); // with a change only in the journal
+
+      const third = await openStore(dir.path);
+      expect(third.count).toBe(50);
+      expect(third.has(100)).toBe(true);
+      await settleAndClose(third);
+    });
+
+    test("every acknowledged change survives a crash (no close), through the journal", async () => {
+      await using dir = await tempDir();
+      await using copy = await tempDir();
+      const crashed = await openStore(dir.path);
+      await Promise.all(Array.from({ length: 20 }, (_, i) => crashed.put(i + 1, distinct(i + 1))));
+      for (let id = 21; id <= 40; id++) await crashed.put(id, distinct(id));
+      await crashed.delete(3);
+      // As if the process died right after the changes were acknowledged: the copy holds what is on disk.
+      await cp(dir.path, copy.path, { recursive: true });
+      const reopened = await openStore(copy.path);
+      expect(reopened.count).toBe(39);
+      expect(reopened.has(3)).toBe(false);
+      expect(reopened.search(distinct(17), 1)).toEqual([{ id: 17, distance: 0 }]);
+      await settleAndClose(reopened);
+      await settleAndClose(crashed);
+    });
+
+    test("an answer decided by a change still in flight waits until that change is on disk", async () => {
+      await using dir = await tempDir();
+      await using copy = await tempDir();
+      const store = await openStore(dir.path);
+      for (let id = 10; id < 20; id++) await store.put(id, distinct(id));
+      const older = store.takeSequence();
+      const newer = store.put(2, distinct(2), store.takeSequence());
+      expect(await store.put(2, distinct(3), older)).toEqual({ applied: false });
+      await store.put(1, distinct(1));
+      const firstDelete = store.delete(1);
+      expect(await store.delete(1)).toEqual({ applied: true, existed: false });
+      // As if the process died right now: the copy holds what is on disk.
+      await cp(dir.path, copy.path, { recursive: true });
+      const crashed = await openStore(copy.path);
+      expect([crashed.has(2), crashed.has(1)]).toEqual([true, false]);
+      await Promise.all([newer, firstDelete]);
+      await settleAndClose(crashed);
+      await settleAndClose(store);
+    });
+
+    test("a change requested earlier never overwrites one requested later", async () => {
+      await using dir = await tempDir();
+      const store = await openStore(dir.path);
+      for (let id = 10; id < 20; id++) await store.put(id, distinct(id));
+      const early = store.takeSequence();
+      const late = store.takeSequence();
+      expect(await store.delete(5, late)).toEqual({ applied: true, existed: false });
+      expect(await store.put(5, unit(1), early)).toEqual({ applied: false });
+      expect(store.has(5)).toBe(false);
+      const later = store.takeSequence();
+      expect(await store.put(5, unit(1), later)).toEqual({ applied: true });
+      expect(store.has(5)).toBe(true);
+      await settleAndClose(store);
+    });
+
+    test("refuses a vector of the wrong size, changes after close, and vectors of another pipeline", async () => {
+      await using dir = await tempDir();
+      const store = await openStore(dir.path);
+      for (let id = 1; id <= 10; id++) await store.put(id, distinct(id));
+      expect(store.put(1, new Float32Array(3))).rejects.toThrow(/3 dimensions/);
+      await settleAndClose(store);
+      expect(store.put(1, unit(1))).rejects.toThrow(/closed/);
+      expect(openStore(dir.path, { pipeline: "another-pipeline/v2" })).rejects.toThrow(StoreError);
+    });
   });
+}
 
-  test("beyond the exact-search limit the HNSW graph answers", async () => {
+describe("VectorStore segments", () => {
+  const open = (dataDir: string, options: Partial<StoreOptions> = {}) =>
+    VectorStore.open({ dataDir, dimensions: DIMENSIONS, pipeline: PIPELINE, ...TINY, ...options });
+
+  test("once merges are done the directory holds the manifest's segments, one journal and nothing else", async () => {
     await using dir = await tempDir();
-    const store = await VectorStore.open({ dataDir: dir.path, dimensions: DIMENSIONS, pipeline: PIPELINE, exactSearchLimit: 2 });
-    await Promise.all([1, 2, 3, 4].map((id) => store.put(id, distinct(id))));
-    expect(store.search(distinct(3), 1)).toEqual([{ id: 3, distance: 0 }]);
-    await store.close();
-  });
-
-  test("a product never has two vectors: put replaces", async () => {
-    await using dir = await tempDir();
-    const store = await openStore(dir.path);
-    await store.put(1, unit(0));
-    await store.put(1, unit(4));
-    await Promise.all([store.put(1, unit(5)), store.put(1, unit(5))]);
-    expect(store.count).toBe(1);
-    expect(store.search(unit(5), 10)).toEqual([{ id: 1, distance: 0 }]);
-    await store.close();
-  });
-
-  test("reopening gives back every vector, memory-mapped, and stays writable", async () => {
-    await using dir = await tempDir();
-    const first = await openStore(dir.path);
-    for (let id = 1; id <= 50; id++) await first.put(id, distinct(id));
-    await first.delete(7);
-    await first.close();
-
-    const second = await openStore(dir.path);
-    expect(second.listIds(0, 100).total).toBe(49);
-    expect(second.has(7)).toBe(false);
-    expect([...second.vectorOf(12)!]).toEqual([...distinct(12)]);
-    expect(second.search(distinct(12), 1)[0]).toEqual({ id: 12, distance: 0 });
-    // Stored vectors come back as views into the file's buffer; searching with one must work too.
-    expect(second.search(second.vectorOf(12)!, 1)[0]).toEqual({ id: 12, distance: 0 });
-    await second.put(100, unit(2));
-    await second.close();
-
-    const third = await openStore(dir.path);
-    expect(third.count).toBe(50);
-    expect(third.has(100)).toBe(true);
-    await third.close();
-  });
-
-  test("every acknowledged change survives a crash (no close), through the journal", async () => {
-    await using dir = await tempDir();
-    await using copy = await tempDir();
-    const crashed = await openStore(dir.path);
-    await Promise.all(Array.from({ length: 40 }, (_, i) => crashed.put(i + 1, distinct(i + 1))));
-    await crashed.delete(3);
-    // As if the process died right after the changes were acknowledged: the copy holds what is on disk.
-    await cp(dir.path, copy.path, { recursive: true });
-    const reopened = await openStore(copy.path);
-    expect(reopened.count).toBe(39);
-    expect(reopened.has(3)).toBe(false);
-    expect(reopened.search(distinct(17), 1)).toEqual([{ id: 17, distance: 0 }]);
-    await Promise.all([reopened.close(), crashed.close()]);
-  });
-
-  test("an answer decided by a change still in flight waits until that change is on disk", async () => {
-    await using dir = await tempDir();
-    await using copy = await tempDir();
-    const store = await openStore(dir.path);
-    const older = store.takeSequence();
-    const newer = store.put(2, distinct(2), store.takeSequence());
-    expect(await store.put(2, distinct(3), older)).toEqual({ applied: false });
-    await store.put(1, distinct(1));
-    const firstDelete = store.delete(1);
-    expect(await store.delete(1)).toEqual({ applied: true, existed: false });
-    // As if the process died right now: the copy holds what is on disk.
-    await cp(dir.path, copy.path, { recursive: true });
-    const crashed = await openStore(copy.path);
-    expect([crashed.has(2), crashed.has(1)]).toEqual([true, false]);
-    await Promise.all([newer, firstDelete, crashed.close(), store.close()]);
-  });
-
-  test("snapshots replace the journal as it grows, and old files are removed", async () => {
-    await using dir = await tempDir();
-    const store = await VectorStore.open({ dataDir: dir.path, dimensions: DIMENSIONS, pipeline: PIPELINE, snapshotAfter: 10 });
+    const store = await open(dir.path);
     for (let id = 1; id <= 35; id++) await store.put(id, distinct(id));
+    await store.idle();
     const manifest = JSON.parse(await readFile(join(dir.path, "manifest.json"), "utf8"));
-    expect(manifest.count).toBeGreaterThanOrEqual(30);
-    const suffix = String(manifest.snapshot).padStart(8, "0");
-    expect((await readdir(dir.path)).sort()).toEqual(
-      ["LOCK", `index-${suffix}.usearch`, `journal-${suffix}.log`, "manifest.json", `vectors-${suffix}.bin`],
-    );
+    const segmentFiles = manifest.segments.flatMap((segment: { number: number; hasGraph: boolean }) => {
+      const name = `segment-${String(segment.number).padStart(8, "0")}`;
+      return segment.hasGraph ? [`${name}.usearch`, `${name}.vectors`] : [`${name}.vectors`];
+    });
+    const journal = `journal-${String(manifest.journal).padStart(8, "0")}.log`;
+    expect((await readdir(dir.path)).sort()).toEqual(["LOCK", journal, "manifest.json", ...segmentFiles].sort());
+    expect(store.stats().segments.length).toBeLessThanOrEqual(4); // 35 products in segments of 4, merged by twos
+    expect(store.stats().merges).toBeGreaterThan(0);
     await store.close();
-    const reopened = await openStore(dir.path);
+    const reopened = await open(dir.path);
     expect(reopened.count).toBe(35);
     await reopened.close();
   });
 
-  test("a change requested earlier never overwrites one requested later", async () => {
+  test("files left by a seal or merge that crashed before its manifest are ignored and removed", async () => {
     await using dir = await tempDir();
-    const store = await openStore(dir.path);
-    const early = store.takeSequence();
-    const late = store.takeSequence();
-    expect(await store.delete(5, late)).toEqual({ applied: true, existed: false });
-    expect(await store.put(5, unit(1), early)).toEqual({ applied: false });
-    expect(store.has(5)).toBe(false);
-    const later = store.takeSequence();
-    expect(await store.put(5, unit(1), later)).toEqual({ applied: true });
-    expect(store.has(5)).toBe(true);
+    const store = await open(dir.path);
+    for (let id = 1; id <= 9; id++) await store.put(id, distinct(id));
+    await store.idle();
     await store.close();
-  });
-
-  test("files left by a save that crashed before its manifest are ignored and removed", async () => {
-    await using dir = await tempDir();
-    const store = await openStore(dir.path);
-    await store.put(1, unit(1));
-    await store.close();
-    await writeFile(join(dir.path, "vectors-00000099.bin"), "half written");
-    await writeFile(join(dir.path, "index-00000099.usearch"), "half written");
-    await writeFile(join(dir.path, "vectors-00000000.bin"), "an old snapshot");
-    await writeFile(join(dir.path, "manifest.json.abc.tmp"), "{");
-    const reopened = await openStore(dir.path);
-    expect(reopened.listIds(0, 10)).toEqual({ ids: [1], total: 1 });
-    expect((await readdir(dir.path)).filter((name) => /99|00000000|\.tmp$/.test(name))).toEqual([]);
+    for (const name of ["segment-00009999.vectors", "segment-00009999.usearch", "vectors-00000001.bin", "journal-00000000.log", "manifest.json.abc.tmp"]) {
+      await writeFile(join(dir.path, name), "half written");
+    }
+    const reopened = await open(dir.path);
+    expect(reopened.count).toBe(9);
+    expect((await readdir(dir.path)).filter((name) => /9999|00000001\.bin|00000000|\.tmp$/.test(name))).toEqual([]);
     await reopened.close();
   });
 
-  test("a lost or damaged graph file is rebuilt from the vectors", async () => {
+  test("a lost or damaged graph file: that segment is searched exactly, then rewritten with a new graph", async () => {
     await using dir = await tempDir();
-    const store = await openStore(dir.path);
-    await Promise.all([store.put(1, unit(1)), store.put(2, unit(2))]);
+    const store = await open(dir.path, { sealSize: 8, mergeFactor: 100 });
+    for (let id = 1; id <= 8; id++) await store.put(id, distinct(id));
+    await store.idle();
     await store.close();
-    const indexFile = (await readdir(dir.path)).find((name) => name.endsWith(".usearch"))!;
-    await writeFile(join(dir.path, indexFile), "garbage");
-    const reopened = await VectorStore.open({ dataDir: dir.path, dimensions: DIMENSIONS, pipeline: PIPELINE, exactSearchLimit: 0 });
-    expect(reopened.search(unit(2), 1)).toEqual([{ id: 2, distance: 0 }]);
-    expect(reopened.search(unit(1), 1)).toEqual([{ id: 1, distance: 0 }]);
+    const graph = (await readdir(dir.path)).find((name) => name.endsWith(".usearch"))!;
+    await writeFile(join(dir.path, graph), "garbage");
+    const reopened = await open(dir.path, { sealSize: 8, mergeFactor: 100 });
+    for (let id = 1; id <= 8; id++) expect(reopened.search(distinct(id), 1)).toEqual([{ id, distance: 0 }]);
+    await reopened.idle();
+    expect(reopened.stats()).toMatchObject({ segments: [{ rows: 8, live: 8, graph: true }], merges: 1 });
+    for (let id = 1; id <= 8; id++) expect(reopened.search(distinct(id), 1)).toEqual([{ id, distance: 0 }]);
     await reopened.close();
   });
 
-  test("a damaged vectors file is reported, not silently used", async () => {
+  test("a segment whose ids are damaged is reported at open, not silently used", async () => {
     await using dir = await tempDir();
-    const store = await openStore(dir.path);
-    await store.put(1, unit(1));
+    const store = await open(dir.path, { sealSize: 4, mergeFactor: 100 });
+    for (let id = 1; id <= 4; id++) await store.put(id, distinct(id));
+    await store.idle();
     await store.close();
-    const vectorsFile = join(dir.path, (await readdir(dir.path)).find((name) => name.endsWith(".bin"))!);
-    const bytes = await readFile(vectorsFile);
-    bytes[bytes.length - 1]! ^= 0xff;
-    await writeFile(vectorsFile, bytes);
-    expect(openStore(dir.path)).rejects.toThrow(/is corrupt \(checksum\)/);
+    const file = join(dir.path, (await readdir(dir.path)).find((name) => name.endsWith(".vectors"))!);
+    const bytes = await readFile(file);
+    bytes[bytes.length - 40]! ^= 0xff; // inside the ids, before the 32-byte footer
+    await writeFile(file, bytes);
+    expect(open(dir.path)).rejects.toThrow(/corrupt \(checksum of its ids\)/);
   });
 
-  test("vectors made by another pipeline are never mixed in", async () => {
+  test("a segment whose vectors are damaged is reported by the merge that reads them, and left as it is", async () => {
     await using dir = await tempDir();
-    const store = await openStore(dir.path);
-    await store.put(1, unit(1));
+    const store = await open(dir.path, { sealSize: 4, mergeFactor: 100 });
+    for (let id = 1; id <= 4; id++) await store.put(id, distinct(id));
+    await store.idle();
     await store.close();
-    expect(openStore(dir.path, "another-pipeline/v2")).rejects.toThrow(StoreError);
-  });
-
-  test("refuses a vector of the wrong size and changes after close", async () => {
-    await using dir = await tempDir();
-    const store = await openStore(dir.path);
-    expect(store.put(1, new Float32Array(3))).rejects.toThrow(/3 dimensions/);
-    await store.close();
-    expect(store.put(1, unit(1))).rejects.toThrow(/closed/);
+    const file = join(dir.path, (await readdir(dir.path)).find((name) => name.endsWith(".vectors"))!);
+    const bytes = await readFile(file);
+    bytes[5]! ^= 0xff;
+    await writeFile(file, bytes);
+    const warnings: string[] = [];
+    const reopened = await open(dir.path, { sealSize: 4, mergeFactor: 2, warn: (message) => warnings.push(message) });
+    for (let id = 5; id <= 8; id++) await reopened.put(id, distinct(id));
+    await reopened.idle();
+    expect(warnings.join("\n")).toContain("corrupt (checksum of its vectors)");
+    expect(reopened.count).toBe(8);
+    await reopened.close();
   });
 });

@@ -1,0 +1,40 @@
+// Which sealed segments to merge next: pure, so its choices have exact-value tests.
+// Segments are kept oldest first and only neighbours are merged, so a merged segment takes its inputs' place in that
+// order. Like Lucene's LogMergePolicy: a segment's level is the whole number of times `factor` goes into its live rows over the seal size (log),
+// and `factor` neighbours of one level are merged into one of the next, so each vector is rewritten about
+// log_factor(N / sealSize) times. A segment that lost too many rows to replacements and deletions, or whose graph is
+// missing, is rewritten alone; the rewrite drops dead rows and builds a fresh graph.
+
+export interface SegmentShape {
+  rows: number;
+  live: number;
+  /** The segment should have a graph (it is not small) but has none: searched exactly until rewritten. */
+  lacksGraph: boolean;
+}
+
+export interface MergePolicy {
+  sealSize: number;
+  factor: number;
+  /** Dead rows over rows above which a segment is rewritten alone. */
+  maxDeadFraction: number;
+}
+
+/** The first and last index (inclusive) of the neighbours to merge next, or null when nothing needs merging. */
+export function chooseMerge(segments: SegmentShape[], policy: MergePolicy): { first: number; last: number } | null {
+  const levels = segments.map((segment) => levelOf(segment.live, policy));
+  for (let first = 0; first + policy.factor <= segments.length; first++) {
+    const last = first + policy.factor - 1;
+    if (levels.slice(first, last + 1).every((level) => level === levels[first])) return { first, last };
+  }
+  const alone = segments.findIndex(
+    (segment) => segment.lacksGraph || (segment.rows > 0 && (segment.rows - segment.live) / segment.rows > policy.maxDeadFraction),
+  );
+  return alone < 0 ? null : { first: alone, last: alone };
+}
+
+/** floor(log_factor(live / sealSize)), at least 0: a segment a little over the seal size is still level 0. */
+export function levelOf(live: number, policy: Pick<MergePolicy, "sealSize" | "factor">): number {
+  let level = 0;
+  for (let size = policy.sealSize * policy.factor; live >= size; size *= policy.factor) level++;
+  return level;
+}

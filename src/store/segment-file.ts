@@ -1,0 +1,235 @@
+// A sealed segment on disk: written once, never changed, memory-mapped when opened.
+//   segment-N.vectors   rows x dimensions float32 vectors, from byte 0 (so the mapped file is handed to USearch's
+//                       exact search as it is: its native code ignores a typed array's offset), then rows x u32 ids,
+//                       deletions x u32 ids (products this segment deletes from older ones), then a 32-byte footer:
+//                       magic, version, dimensions, rows, deletions, CRC-32 of ids + deletions, CRC-32 of the vectors.
+//   segment-N.usearch   the HNSW graph over the rows (keys are row numbers), absent for small segments, which are
+//                       searched exactly. USearch's JS binding can return no vector, hence ours beside it.
+// The ids' checksum is checked at open (cheap); the vectors' whenever a merge reads them (reading 8 KB per product
+// at every start would cost seconds at a million).
+import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { exactSearch, Index, MetricKind, ScalarKind } from "usearch";
+import { segmentGraphName, segmentVectorsName } from "./store-files.ts";
+import { StoreError } from "./store-error.ts";
+
+const MAGIC = 0x53504946; // "FIPS" little-endian
+const VERSION = 1;
+const FOOTER_BYTES = 32;
+const WRITE_CHUNK_ROWS = 256;
+
+export type GraphScalar = "f32" | "f16" | "i8";
+
+export interface GraphOptions {
+  scalar: GraphScalar;
+  connectivity: number;
+  expansionAdd: number;
+  expansionSearch: number;
+}
+
+export const DEFAULT_GRAPH: GraphOptions = { scalar: "f32", connectivity: 16, expansionAdd: 128, expansionSearch: 64 };
+
+export function newGraph(dimensions: number, options: GraphOptions): Index {
+  return new Index({
+    dimensions,
+    metric: MetricKind.L2sq,
+    quantization: options.scalar as ScalarKind,
+    connectivity: options.connectivity,
+    expansion_add: options.expansionAdd,
+    expansion_search: options.expansionSearch,
+    multi: false,
+  });
+}
+
+/** Vectors to copy into a new segment: `rows` of `vectors` (rows x dimensions), in that order. */
+export interface RowSource {
+  vectors: Float32Array;
+  rows: Uint32Array;
+}
+
+/**
+ * Writes and fsyncs segment-N.vectors from the sources (the output's row i is the i-th row taken), with `ids` and
+ * `deletions`; returns the mapped file's vectors, to build a graph from.
+ */
+export function writeSegmentVectors(dir: string, number: number, dimensions: number, sources: RowSource[], ids: Uint32Array, deletions: Uint32Array): Float32Array {
+  const path = join(dir, segmentVectorsName(number));
+  const rowBytes = dimensions * 4;
+  const descriptor = openSync(path, "w");
+  try {
+    const chunk = new Float32Array(WRITE_CHUNK_ROWS * dimensions);
+    const chunkBytes = new Uint8Array(chunk.buffer);
+    let inChunk = 0;
+    let vectorsCrc = 0;
+    const flush = () => {
+      const bytes = chunkBytes.subarray(0, inChunk * rowBytes);
+      vectorsCrc = crc32Continue(bytes, vectorsCrc);
+      writeAll(descriptor, bytes);
+      inChunk = 0;
+    };
+    for (const { vectors, rows } of sources) {
+      for (const row of rows) {
+        chunk.set(vectors.subarray(row * dimensions, (row + 1) * dimensions), inChunk * dimensions);
+        if (++inChunk === WRITE_CHUNK_ROWS) flush();
+      }
+    }
+    flush();
+    const tail = new Uint8Array((ids.length + deletions.length) * 4 + FOOTER_BYTES);
+    const words = new Uint32Array(tail.buffer, 0, ids.length + deletions.length);
+    words.set(ids);
+    words.set(deletions, ids.length);
+    const footer = new DataView(tail.buffer, words.byteLength);
+    footer.setUint32(0, MAGIC, true);
+    footer.setUint32(4, VERSION, true);
+    footer.setUint32(8, dimensions, true);
+    footer.setUint32(12, ids.length, true);
+    footer.setUint32(16, deletions.length, true);
+    footer.setUint32(20, Bun.hash.crc32(new Uint8Array(tail.buffer, 0, words.byteLength)), true);
+    footer.setUint32(24, vectorsCrc, true);
+    writeAll(descriptor, tail);
+    fsyncSync(descriptor);
+  } finally {
+    closeSync(descriptor);
+  }
+  return mapSegment(dir, number, dimensions, ids.length).vectors;
+}
+
+/** Builds, saves and fsyncs segment-N.usearch over the segment's vectors (keys are row numbers). */
+export function writeSegmentGraph(dir: string, number: number, dimensions: number, vectors: Float32Array, options: GraphOptions): void {
+  const rows = vectors.length / dimensions;
+  const graph = newGraph(dimensions, options);
+  if (rows > 0) graph.add(BigUint64Array.from({ length: rows }, (_, row) => BigInt(row)), vectors, 0);
+  const path = join(dir, segmentGraphName(number));
+  graph.save(path);
+  const descriptor = openSync(path, "r");
+  fsyncSync(descriptor);
+  closeSync(descriptor);
+}
+
+export interface MappedSegment {
+  vectors: Float32Array;
+  ids: Uint32Array;
+  deletions: Uint32Array;
+  vectorsCrc32: number;
+}
+
+export function mapSegment(dir: string, number: number, dimensions: number, expectedRows: number): MappedSegment {
+  const path = join(dir, segmentVectorsName(number));
+  const file = Bun.mmap(path, { shared: true });
+  if (file.byteLength < FOOTER_BYTES) throw new StoreError(`${path} is truncated`);
+  const footer = new DataView(file.buffer, file.byteOffset + file.byteLength - FOOTER_BYTES, FOOTER_BYTES);
+  const rows = footer.getUint32(12, true);
+  const deletions = footer.getUint32(16, true);
+  if (
+    footer.getUint32(0, true) !== MAGIC ||
+    footer.getUint32(8, true) !== dimensions ||
+    rows !== expectedRows ||
+    file.byteLength !== rows * dimensions * 4 + (rows + deletions) * 4 + FOOTER_BYTES
+  ) {
+    throw new StoreError(`${path} does not match its manifest`);
+  }
+  const idsStart = rows * dimensions * 4;
+  if (Bun.hash.crc32(file.subarray(idsStart, idsStart + (rows + deletions) * 4)) !== footer.getUint32(20, true)) {
+    throw new StoreError(`${path} is corrupt (checksum of its ids)`);
+  }
+  return {
+    vectors: new Float32Array(file.buffer, file.byteOffset, rows * dimensions),
+    ids: new Uint32Array(file.buffer, file.byteOffset + idsStart, rows),
+    deletions: new Uint32Array(file.buffer, file.byteOffset + idsStart + rows * 4, deletions),
+    vectorsCrc32: footer.getUint32(24, true),
+  };
+}
+
+/** Checks the vectors' checksum (a merge reads every vector anyway). */
+export function verifyVectors(segment: { vectors: Float32Array; vectorsCrc32: number }, path: string): void {
+  const bytes = new Uint8Array(segment.vectors.buffer, segment.vectors.byteOffset, segment.vectors.byteLength);
+  if (crc32Continue(bytes, 0) !== segment.vectorsCrc32) throw new StoreError(`${path} is corrupt (checksum of its vectors)`);
+}
+
+/** A row of a segment and its squared L2 distance to a query. */
+export interface RowMatch {
+  row: number;
+  distance: number;
+}
+
+/** What every segment, sealed or mutable, answers. */
+export interface Segment {
+  readonly number: number;
+  readonly rows: number;
+  idAt(row: number): number;
+  vectorAt(row: number): Float32Array;
+  /** The nearest `k` rows (live or not) to `query`, which must own its buffer. */
+  nearest(query: Float32Array, k: number): RowMatch[];
+}
+
+export class SealedSegment implements Segment {
+  readonly number: number;
+  readonly rows: number;
+  readonly ids: Uint32Array;
+  readonly deletions: Uint32Array;
+  readonly vectors: Float32Array;
+  readonly vectorsCrc32: number;
+  /** Whether the manifest lists a graph file for it (`graph` may still be null, if the file could not be read). */
+  readonly hasGraphFile: boolean;
+  readonly #dimensions: number;
+  /** Null for a segment searched exactly: a small one, or one whose graph is missing or unreadable. */
+  readonly graph: Index | null;
+
+  private constructor(number: number, dimensions: number, mapped: MappedSegment, hasGraphFile: boolean, graph: Index | null) {
+    this.number = number;
+    this.hasGraphFile = hasGraphFile;
+    this.#dimensions = dimensions;
+    this.ids = mapped.ids;
+    this.rows = mapped.ids.length;
+    this.deletions = mapped.deletions;
+    this.vectors = mapped.vectors;
+    this.vectorsCrc32 = mapped.vectorsCrc32;
+    this.graph = graph;
+  }
+
+  static open(dir: string, entry: { number: number; rows: number; hasGraph: boolean }, dimensions: number, graphOptions: GraphOptions): SealedSegment {
+    const mapped = mapSegment(dir, entry.number, dimensions, entry.rows);
+    let graph: Index | null = null;
+    if (entry.hasGraph) {
+      try {
+        graph = newGraph(dimensions, graphOptions);
+        graph.view(join(dir, segmentGraphName(entry.number))); // the file says its own scalar kind
+        if (graph.size() !== entry.rows) graph = null;
+      } catch {
+        graph = null; // searched exactly until a merge rewrites it
+      }
+    }
+    return new SealedSegment(entry.number, dimensions, mapped, entry.hasGraph, graph);
+  }
+
+  idAt(row: number): number {
+    return this.ids[row]!;
+  }
+
+  vectorAt(row: number): Float32Array {
+    return this.vectors.subarray(row * this.#dimensions, (row + 1) * this.#dimensions);
+  }
+
+  nearest(query: Float32Array, k: number): RowMatch[] {
+    const count = Math.min(k, this.rows);
+    if (count === 0) return [];
+    const matches = this.graph
+      ? this.graph.search(query, count, 1)
+      : exactSearch(this.vectors, query, this.#dimensions, count, MetricKind.L2sq, 1);
+    return toRowMatches(matches.keys, matches.distances);
+  }
+}
+
+export function toRowMatches(keys: BigUint64Array, distances: Float32Array): RowMatch[] {
+  const out: RowMatch[] = [];
+  for (let i = 0; i < keys.length; i++) out.push({ row: Number(keys[i]), distance: Math.max(0, distances[i]!) });
+  return out;
+}
+
+function writeAll(descriptor: number, bytes: Uint8Array): void {
+  for (let written = 0; written < bytes.length; ) written += writeSync(descriptor, bytes, written, bytes.length - written);
+}
+
+/** CRC-32 of `bytes` continuing from `crc`, the CRC of the bytes before them. */
+function crc32Continue(bytes: Uint8Array, crc: number): number {
+  return Bun.hash.crc32(bytes, crc);
+}

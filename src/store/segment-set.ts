@@ -1,0 +1,173 @@
+// The live view of the index in memory: the sealed segments (oldest first), the mutable segment (and the one being
+// sealed, until its file is listed), and which row of which segment holds each product's current vector. A product's
+// current row is the newest it has; older rows of it are dead and skipped by searches until a merge drops them.
+import type { JournalRecord } from "./journal.ts";
+import { MutableSegment } from "./mutable-segment.ts";
+import type { RowMatch, SealedSegment, Segment } from "./segment-file.ts";
+
+export interface Neighbour {
+  id: number;
+  /** Squared L2 distance. */
+  distance: number;
+}
+
+const ROWS_PER_SEGMENT = 2 ** 32;
+const locate = (segment: number, row: number) => segment * ROWS_PER_SEGMENT + row;
+const segmentOf = (location: number) => Math.floor(location / ROWS_PER_SEGMENT);
+const rowOf = (location: number) => location % ROWS_PER_SEGMENT;
+
+export class SegmentSet {
+  readonly #dimensions: number;
+  sealed: SealedSegment[] = [];
+  mutable: MutableSegment;
+  /** The previous mutable segment while its sealed file is written. */
+  sealing: MutableSegment | null = null;
+  readonly #byNumber = new Map<number, Segment>();
+  /** Product id -> the segment and row of its current vector. */
+  readonly #current = new Map<number, number>();
+  /** Segment number -> rows still current. */
+  readonly #liveRows = new Map<number, number>();
+  #sortedIds: number[] | null = null;
+
+  constructor(dimensions: number, mutableNumber: number) {
+    this.#dimensions = dimensions;
+    this.mutable = this.#register(new MutableSegment(mutableNumber, dimensions));
+  }
+
+  get count(): number {
+    return this.#current.size;
+  }
+
+  has(id: number): boolean {
+    return this.#current.has(id);
+  }
+
+  liveRowsOf(segment: number): number {
+    return this.#liveRows.get(segment) ?? 0;
+  }
+
+  idAt(segment: number, row: number): number {
+    return this.#byNumber.get(segment)!.idAt(row);
+  }
+
+  isCurrent(segment: Segment, row: number): boolean {
+    return this.#current.get(segment.idAt(row)) === locate(segment.number, row);
+  }
+
+  vectorOf(id: number): Float32Array | undefined {
+    const location = this.#current.get(id);
+    return location === undefined ? undefined : this.#byNumber.get(segmentOf(location))!.vectorAt(rowOf(location));
+  }
+
+  listIds(offset: number, limit: number): { ids: number[]; total: number } {
+    this.#sortedIds ??= [...this.#current.keys()].sort((a, b) => a - b);
+    return { ids: this.#sortedIds.slice(offset, offset + limit), total: this.#sortedIds.length };
+  }
+
+  apply(record: JournalRecord): void {
+    const existed = this.#forget(record.id);
+    if (record.op === "put") {
+      this.#setCurrent(record.id, this.mutable, this.mutable.append(record.id, record.vector));
+    } else {
+      this.mutable.recordDeletion(record.id);
+    }
+    if (existed !== (record.op === "put")) this.#sortedIds = null;
+  }
+
+  /** Adds a sealed segment at the newest end, as loaded from the manifest: its rows and deletions override older ones. */
+  loadSealed(segment: SealedSegment): void {
+    this.sealed.push(this.#register(segment));
+    for (let row = 0; row < segment.rows; row++) {
+      this.#forget(segment.ids[row]!);
+      this.#setCurrent(segment.ids[row]!, segment, row);
+    }
+    for (const id of segment.deletions) this.#forget(id);
+    this.#sortedIds = null;
+  }
+
+  /** Starts a new mutable segment; the current one is kept (searched) as `sealing` until `sealed` is called. */
+  freeze(nextNumber: number): MutableSegment {
+    this.sealing = this.mutable;
+    this.mutable = this.#register(new MutableSegment(nextNumber, this.#dimensions));
+    return this.sealing;
+  }
+
+  /**
+   * Replaces `inputs` (neighbours in `sealed`, or the frozen mutable segment) with `output`, whose row i was row
+   * `origins[i]` of an input: rows that are still current move to the output, the others stay dead in it.
+   */
+  replace(inputs: Segment[], output: SealedSegment, origins: { segment: number; row: number }[]): void {
+    const numbers = new Set(inputs.map((input) => input.number));
+    let live = 0;
+    origins.forEach(({ segment, row }, outputRow) => {
+      const id = output.ids[outputRow]!;
+      if (this.#current.get(id) === locate(segment, row)) {
+        this.#current.set(id, locate(output.number, outputRow));
+        live++;
+      }
+    });
+    // A sealed mutable segment keeps its number: forget the inputs before registering the output.
+    for (const number of numbers) {
+      this.#byNumber.delete(number);
+      this.#liveRows.delete(number);
+    }
+    this.#register(output);
+    this.#liveRows.set(output.number, live);
+    const at = this.sealed.findIndex((segment) => numbers.has(segment.number));
+    const kept = this.sealed.filter((segment) => !numbers.has(segment.number));
+    if (at < 0) kept.push(output); // a seal: the newest sealed segment
+    else kept.splice(at, 0, output);
+    this.sealed = kept;
+    if (this.sealing && numbers.has(this.sealing.number)) this.sealing = null;
+  }
+
+  /** The `k` current vectors nearest to `query` (which must own its buffer), nearest first, across all segments. */
+  search(query: Float32Array, k: number): Neighbour[] {
+    const found: Neighbour[] = [];
+    for (const segment of this.#searchable()) {
+      for (const match of this.#currentNearest(segment, query, k)) found.push({ id: segment.idAt(match.row), distance: match.distance });
+    }
+    return found.sort((a, b) => a.distance - b.distance || a.id - b.id).slice(0, k);
+  }
+
+  /**
+   * The segment's nearest current rows: asks for more rows than `k` in proportion to its dead rows, and again with
+   * twice as many while too few of the answers are current.
+   */
+  #currentNearest(segment: Segment, query: Float32Array, k: number): RowMatch[] {
+    const live = this.liveRowsOf(segment.number);
+    if (live === 0) return [];
+    let wanted = Math.min(segment.rows, Math.ceil((k * segment.rows) / live) + 4);
+    for (;;) {
+      const current = segment.nearest(query, wanted).filter((match) => this.isCurrent(segment, match.row));
+      if (current.length >= Math.min(k, live) || wanted >= segment.rows) return current.slice(0, k);
+      wanted = Math.min(segment.rows, wanted * 2);
+    }
+  }
+
+  *#searchable(): Iterable<Segment> {
+    yield* this.sealed;
+    if (this.sealing) yield this.sealing;
+    yield this.mutable;
+  }
+
+  #register<T extends Segment>(segment: T): T {
+    this.#byNumber.set(segment.number, segment);
+    return segment;
+  }
+
+  #setCurrent(id: number, segment: Segment, row: number): void {
+    this.#current.set(id, locate(segment.number, row));
+    this.#liveRows.set(segment.number, this.liveRowsOf(segment.number) + 1);
+  }
+
+  /** Marks the product's current row dead; whether it had one. */
+  #forget(id: number): boolean {
+    const location = this.#current.get(id);
+    if (location === undefined) return false;
+    this.#current.delete(id);
+    const segment = segmentOf(location);
+    this.#liveRows.set(segment, this.liveRowsOf(segment) - 1);
+    return true;
+  }
+}
