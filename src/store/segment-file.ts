@@ -5,12 +5,16 @@
 //                       magic, version, dimensions, rows, deletions, CRC-32 of ids + deletions, CRC-32 of the vectors.
 //   segment-N.usearch   the HNSW graph over the rows (keys are row numbers), absent for small segments, which are
 //                       searched exactly. USearch's JS binding can return no vector, hence ours beside it.
+//   segment-N.orphans   the rows the graph does not find from their own vector (HNSW's pruning can leave a node
+//                       unreachable), in the same layout with row numbers as ids: searched exactly beside the graph,
+//                       so that every stored vector is found from itself.
 // The ids' checksum is checked at open (cheap); the vectors' whenever a merge reads them (reading 8 KB per product
 // at every start would cost seconds at a million).
 import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { exactSearch, Index, MetricKind, ScalarKind } from "usearch";
-import { segmentGraphName, segmentVectorsName } from "./store-files.ts";
+import type { SegmentEntry } from "./store-files.ts";
+import { segmentGraphName, segmentOrphansName, segmentVectorsName } from "./store-files.ts";
 import { StoreError } from "./store-error.ts";
 
 const MAGIC = 0x53504946; // "FIPS" little-endian
@@ -48,11 +52,10 @@ export interface RowSource {
 }
 
 /**
- * Writes and fsyncs segment-N.vectors from the sources (the output's row i is the i-th row taken), with `ids` and
+ * Writes and fsyncs a vectors file from the sources (the output's row i is the i-th row taken), with `ids` and
  * `deletions`; returns the mapped file's vectors, to build a graph from.
  */
-export function writeSegmentVectors(dir: string, number: number, dimensions: number, sources: RowSource[], ids: Uint32Array, deletions: Uint32Array): Float32Array {
-  const path = join(dir, segmentVectorsName(number));
+export function writeVectorsFile(path: string, dimensions: number, sources: RowSource[], ids: Uint32Array, deletions: Uint32Array): Float32Array {
   const rowBytes = dimensions * 4;
   const descriptor = openSync(path, "w");
   try {
@@ -90,16 +93,37 @@ export function writeSegmentVectors(dir: string, number: number, dimensions: num
   } finally {
     closeSync(descriptor);
   }
-  return mapSegment(dir, number, dimensions, ids.length).vectors;
+  return mapVectorsFile(path, dimensions, ids.length).vectors;
 }
 
-/** Builds, saves and fsyncs segment-N.usearch over the segment's vectors (keys are row numbers). */
-export function writeSegmentGraph(dir: string, number: number, dimensions: number, vectors: Float32Array, options: GraphOptions): void {
+/**
+ * Builds, saves and fsyncs segment-N.usearch over the segment's vectors (keys are row numbers), then asks the graph
+ * for every row's own vector and writes the rows it misses as segment-N.orphans. Returns how many.
+ */
+export function writeSegmentGraph(dir: string, number: number, dimensions: number, vectors: Float32Array, options: GraphOptions): number {
   const rows = vectors.length / dimensions;
   const graph = newGraph(dimensions, options);
   if (rows > 0) graph.add(BigUint64Array.from({ length: rows }, (_, row) => BigInt(row)), vectors, 0);
   const path = join(dir, segmentGraphName(number));
   graph.save(path);
+  fsyncFile(path);
+  const orphans: number[] = [];
+  for (let first = 0; first < rows; first += WRITE_CHUNK_ROWS) {
+    const count = Math.min(WRITE_CHUNK_ROWS, rows - first);
+    // One nearest per query, so result i is query i's (a twin at distance 0 counts as found).
+    const found = graph.search(vectors.slice(first * dimensions, (first + count) * dimensions), 1, 0);
+    for (let i = 0; i < count; i++) {
+      if (Number(found.keys[i]) !== first + i && !(found.distances[i]! <= 0)) orphans.push(first + i);
+    }
+  }
+  if (orphans.length > 0) {
+    const rowsOf = Uint32Array.from(orphans);
+    writeVectorsFile(join(dir, segmentOrphansName(number)), dimensions, [{ vectors, rows: rowsOf }], rowsOf, new Uint32Array(0));
+  }
+  return orphans.length;
+}
+
+function fsyncFile(path: string): void {
   const descriptor = openSync(path, "r");
   fsyncSync(descriptor);
   closeSync(descriptor);
@@ -112,8 +136,7 @@ export interface MappedSegment {
   vectorsCrc32: number;
 }
 
-export function mapSegment(dir: string, number: number, dimensions: number, expectedRows: number): MappedSegment {
-  const path = join(dir, segmentVectorsName(number));
+export function mapVectorsFile(path: string, dimensions: number, expectedRows: number): MappedSegment {
   const file = Bun.mmap(path, { shared: true });
   if (file.byteLength < FOOTER_BYTES) throw new StoreError(`${path} is truncated`);
   const footer = new DataView(file.buffer, file.byteOffset + file.byteLength - FOOTER_BYTES, FOOTER_BYTES);
@@ -173,9 +196,12 @@ export class SealedSegment implements Segment {
   readonly #dimensions: number;
   /** Null for a segment searched exactly: a small one, or one whose graph is missing or unreadable. */
   readonly graph: Index | null;
+  /** Rows the graph misses, searched exactly beside it (their vectors, with row numbers as ids). */
+  readonly #orphans: MappedSegment | null;
 
-  private constructor(number: number, dimensions: number, mapped: MappedSegment, hasGraphFile: boolean, graph: Index | null) {
+  private constructor(number: number, dimensions: number, mapped: MappedSegment, hasGraphFile: boolean, graph: Index | null, orphans: MappedSegment | null) {
     this.number = number;
+    this.#orphans = orphans;
     this.hasGraphFile = hasGraphFile;
     this.#dimensions = dimensions;
     this.ids = mapped.ids;
@@ -186,19 +212,25 @@ export class SealedSegment implements Segment {
     this.graph = graph;
   }
 
-  static open(dir: string, entry: { number: number; rows: number; hasGraph: boolean }, dimensions: number, graphOptions: GraphOptions): SealedSegment {
-    const mapped = mapSegment(dir, entry.number, dimensions, entry.rows);
+  static open(dir: string, entry: SegmentEntry, dimensions: number, graphOptions: GraphOptions): SealedSegment {
+    const mapped = mapVectorsFile(join(dir, segmentVectorsName(entry.number)), dimensions, entry.rows);
     let graph: Index | null = null;
+    let orphans: MappedSegment | null = null;
     if (entry.hasGraph) {
       try {
         graph = newGraph(dimensions, graphOptions);
         graph.view(join(dir, segmentGraphName(entry.number))); // the file says its own scalar kind
+        if (entry.orphans > 0) orphans = mapVectorsFile(join(dir, segmentOrphansName(entry.number)), dimensions, entry.orphans);
         if (graph.size() !== entry.rows) graph = null;
       } catch {
         graph = null; // searched exactly until a merge rewrites it
       }
     }
-    return new SealedSegment(entry.number, dimensions, mapped, entry.hasGraph, graph);
+    return new SealedSegment(entry.number, dimensions, mapped, entry.hasGraph, graph, graph && orphans);
+  }
+
+  get orphans(): number {
+    return this.#orphans?.ids.length ?? 0;
   }
 
   idAt(row: number): number {
@@ -212,10 +244,21 @@ export class SealedSegment implements Segment {
   nearest(query: Float32Array, k: number): RowMatch[] {
     const count = Math.min(k, this.rows);
     if (count === 0) return [];
-    const matches = this.graph
-      ? this.graph.search(query, count, 1)
-      : exactSearch(this.vectors, query, this.#dimensions, count, MetricKind.L2sq, 1);
-    return toRowMatches(matches.keys, matches.distances);
+    if (!this.graph) {
+      const matches = exactSearch(this.vectors, query, this.#dimensions, count, MetricKind.L2sq, 1);
+      return toRowMatches(matches.keys, matches.distances);
+    }
+    const found = this.graph.search(query, count, 1);
+    const matches = toRowMatches(found.keys, found.distances);
+    if (!this.#orphans) return matches;
+    const orphans = this.#orphans;
+    const exact = exactSearch(orphans.vectors, query, this.#dimensions, Math.min(count, orphans.ids.length), MetricKind.L2sq, 1);
+    const seen = new Set(matches.map((match) => match.row));
+    for (const match of toRowMatches(exact.keys, exact.distances)) {
+      const row = orphans.ids[match.row]!;
+      if (!seen.has(row)) matches.push({ row, distance: match.distance });
+    }
+    return matches.sort((a, b) => a.distance - b.distance).slice(0, count);
   }
 }
 

@@ -5,8 +5,7 @@ declare const self: Worker;
 
 self.onmessage = (event: MessageEvent<SegmentJob>) => {
   try {
-    runSegmentJob(event.data);
-    postMessage({});
+    postMessage(runSegmentJob(event.data, () => postMessage({ vectorsWritten: true })));
   } catch (error) {
     postMessage({ error: error instanceof Error ? error.message : String(error) });
   }

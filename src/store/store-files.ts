@@ -2,6 +2,7 @@
 //   manifest.json              the live segments in age order, the journal to replay, the pipeline, a format number
 //   segment-N.vectors          a sealed segment's vectors, ids and deletions (segment-file.ts)
 //   segment-N.usearch          its HNSW graph, for segments large enough to need one
+//   segment-N.orphans          the rows its graph cannot reach, searched exactly beside it
 //   journal-N.log              changes after the manifest's segments (journal.ts)
 // Format 1 (before segments) had vectors-N.bin and index-N.usearch beside its journals; legacy-format.ts reads it.
 import { readFile } from "node:fs/promises";
@@ -16,10 +17,13 @@ export const LEGACY_FORMAT = 1;
 const number8 = (n: number) => String(n).padStart(8, "0");
 export const segmentVectorsName = (n: number) => `segment-${number8(n)}.vectors`;
 export const segmentGraphName = (n: number) => `segment-${number8(n)}.usearch`;
+export const segmentOrphansName = (n: number) => `segment-${number8(n)}.orphans`;
+/** Every file a segment may have. */
+export const segmentFileNames = (n: number) => [segmentVectorsName(n), segmentGraphName(n), segmentOrphansName(n)];
 export const journalName = (n: number) => `journal-${number8(n)}.log`;
 
 const JOURNAL = /^journal-(\d+)\.log$/;
-const SEGMENT = /^segment-(\d+)\.(?:vectors|usearch)$/;
+const SEGMENT = /^segment-(\d+)\.(?:vectors|usearch|orphans)$/;
 const LEGACY_SNAPSHOT = /^(?:vectors|index)-(\d+)\.(?:bin|usearch)$/;
 const MANIFEST_TEMPORARY = /^manifest\.json\..+\.tmp$/;
 
@@ -28,6 +32,8 @@ export interface SegmentEntry {
   /** Rows in the file (live or not when it was written). */
   rows: number;
   hasGraph: boolean;
+  /** Rows the graph does not find from their own vector (segment-N.orphans), searched exactly. */
+  orphans: number;
 }
 
 export interface Manifest {

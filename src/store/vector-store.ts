@@ -21,7 +21,7 @@ import type { MutableSegment } from "./mutable-segment.ts";
 import { DEFAULT_GRAPH, type GraphOptions, SealedSegment } from "./segment-file.ts";
 import { runSegmentJob, type SegmentJob, startSegmentJob } from "./segment-job.ts";
 import { type Neighbour, SegmentSet } from "./segment-set.ts";
-import { journalName, journalsFrom, type Manifest, readManifest, type SegmentEntry, segmentGraphName, segmentVectorsName, staleFileNames, writeManifest } from "./store-files.ts";
+import { journalName, journalsFrom, type Manifest, readManifest, type SegmentEntry, segmentFileNames, staleFileNames, writeManifest } from "./store-files.ts";
 import { StoreError } from "./store-error.ts";
 
 export { StoreError };
@@ -41,7 +41,7 @@ export interface StoreOptions {
   graph?: Partial<GraphOptions>;
   /** Where a journal damaged in the middle, or a failed background write, is reported (default: stderr). */
   warn?: (message: string) => void;
-  /** Told when a seal or merge starts writing its files (crash tests kill the process right then). */
+  /** Told when a seal or merge has written its vectors file and builds its graph (crash tests kill it right then). */
   onSegmentWrite?: (kind: "seal" | "merge") => void;
 }
 
@@ -278,7 +278,7 @@ export class VectorStore {
         // Converted as a segment without a graph (a copy of the vectors, quick); a background rewrite builds its graph.
         const number = this.#nextNumber++;
         runSegmentJob({ dir, number, dimensions, sources: [{ vectors, rows: rowNumbers(ids.length) }], ids, deletions: new Uint32Array(0), graph: null });
-        this.#set.loadSealed(SealedSegment.open(dir, { number, rows: ids.length, hasGraph: false }, dimensions, this.#options.graph));
+        this.#set.loadSealed(SealedSegment.open(dir, { number, rows: ids.length, hasGraph: false, orphans: 0 }, dimensions, this.#options.graph));
       }
     }
     for (const journal of journals) {
@@ -369,13 +369,13 @@ export class VectorStore {
       deletions: Uint32Array.from(frozen.deletions),
       graph: rows.length >= this.#options.exactBelow ? this.#options.graph : null,
     };
+    let orphans = 0;
     for (;;) {
       if (this.#closed) return;
       try {
-        const running = startSegmentJob(job);
+        const running = startSegmentJob(job, () => this.#options.onSegmentWrite("seal"));
         this.#sealJob = running;
-        this.#options.onSegmentWrite("seal");
-        await running.done;
+        ({ orphans } = await running.done);
         break;
       } catch (error) {
         if (this.#closed) return;
@@ -385,7 +385,8 @@ export class VectorStore {
     }
     await this.#publish(async () => {
       if (this.#closed) return;
-      const output = SealedSegment.open(dir, { number: frozen.number, rows: rows.length, hasGraph: job.graph !== null }, dimensions, this.#options.graph);
+      const entry = { number: frozen.number, rows: rows.length, hasGraph: job.graph !== null, orphans };
+      const output = SealedSegment.open(dir, entry, dimensions, this.#options.graph);
       const previousJournal = this.#manifestJournal;
       this.#manifestJournal = journalNumber;
       await writeManifest(dir, { ...this.#manifest(), segments: [...this.#set.sealed.map(entryOf), entryOf(output)] });
@@ -432,13 +433,13 @@ export class VectorStore {
       deletions: Uint32Array.from(deletions),
       graph: ids.length >= exactBelow ? this.#options.graph : null,
     };
-    const running = startSegmentJob(job);
-    this.#options.onSegmentWrite("merge");
+    const running = startSegmentJob(job, () => this.#options.onSegmentWrite("merge"));
     const done = running.done
-      .then(() =>
+      .then(({ orphans }) =>
         this.#publish(async () => {
           if (this.#closed) return;
-          const output = SealedSegment.open(dir, { number, rows: ids.length, hasGraph: job.graph !== null }, dimensions, this.#options.graph);
+          const entry = { number, rows: ids.length, hasGraph: job.graph !== null, orphans };
+          const output = SealedSegment.open(dir, entry, dimensions, this.#options.graph);
           const entries = this.#set.sealed.map(entryOf);
           const at = entries.findIndex((entry) => entry.number === inputs[0]!.number);
           entries.splice(at, inputs.length, entryOf(output));
@@ -446,8 +447,7 @@ export class VectorStore {
           this.#set.replace(inputs, output, origins);
           this.#merges++;
           for (const input of inputs) {
-            await rm(join(dir, segmentVectorsName(input.number)), { force: true });
-            await rm(join(dir, segmentGraphName(input.number)), { force: true });
+            for (const name of segmentFileNames(input.number)) await rm(join(dir, name), { force: true });
           }
         }),
       )
@@ -468,7 +468,7 @@ export class VectorStore {
 }
 
 function entryOf(segment: SealedSegment): SegmentEntry {
-  return { number: segment.number, rows: segment.rows, hasGraph: segment.hasGraphFile };
+  return { number: segment.number, rows: segment.rows, hasGraph: segment.hasGraphFile, orphans: segment.orphans };
 }
 
 function rowNumbers(count: number): Uint32Array {
