@@ -47,7 +47,7 @@ export class SimilarityService {
     this.#observer = options.observer ?? silentObserver;
   }
 
-  similarToProduct(productId: number, query: SimilarityQuery): SimilarProduct[] {
+  async similarToProduct(productId: number, query: SimilarityQuery): Promise<SimilarProduct[]> {
     const vector = this.#store.vectorOf(productId);
     if (!vector) {
       throw new AppError(
@@ -56,17 +56,17 @@ export class SimilarityService {
         `product ${productId} has no embedding; create it with POST /embeddings/product/${productId}`,
       );
     }
-    return this.#answer(this.#search(vector, query.topN + (query.excludeId === undefined ? 0 : 1)), query);
+    return this.#answer(await this.#search(vector, query.topN + (query.excludeId === undefined ? 0 : 1)), query);
   }
 
   async similarToPhoto(photo: Uint8Array, query: SimilarityQuery): Promise<SimilarProduct[]> {
     const vector = await this.#embedder.embedImage(photo, { interactive: true });
-    return this.#answer(this.#search(vector, query.topN), query);
+    return this.#answer(await this.#search(vector, query.topN), query);
   }
 
-  #search(vector: Float32Array, k: number): Neighbour[] {
+  async #search(vector: Float32Array, k: number): Promise<Neighbour[]> {
     const startedAt = performance.now();
-    const neighbours = this.#store.search(vector, k);
+    const neighbours = await this.#store.nearest(vector, k);
     this.#observer.search(secondsSince(startedAt));
     return neighbours;
   }

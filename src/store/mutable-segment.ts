@@ -2,7 +2,7 @@
 // appends a row (a replaced row just stops being live), so a search never waits for vectors to be copied together.
 // When it holds enough changes it is frozen and written as a sealed segment (vector-store.ts).
 import { exactSearch, MetricKind } from "usearch";
-import { type RowMatch, type Segment, toRowMatches } from "./segment-file.ts";
+import { type RowMatch, type Segment, splitMatches } from "./segment-file.ts";
 
 const INITIAL_ROWS = 64;
 
@@ -57,11 +57,10 @@ export class MutableSegment implements Segment {
     return this.#vectors.subarray(row * this.#dimensions, (row + 1) * this.#dimensions);
   }
 
-  nearest(query: Float32Array, k: number): RowMatch[] {
-    const count = Math.min(k, this.#rows);
-    if (count === 0) return [];
-    const matches = exactSearch(this.vectors, query, this.#dimensions, count, MetricKind.L2sq, 1);
-    return toRowMatches(matches.keys, matches.distances);
+  nearest(queries: Float32Array, count: number, k: number, threads: number): RowMatch[][] {
+    const wanted = Math.min(k, this.#rows);
+    if (wanted === 0) return Array.from({ length: count }, () => []);
+    return splitMatches(exactSearch(this.vectors, queries, this.#dimensions, wanted, MetricKind.L2sq, threads), count, wanted);
   }
 
   #grow(): void {

@@ -31,7 +31,8 @@ export interface GraphOptions {
   expansionSearch: number;
 }
 
-export const DEFAULT_GRAPH: GraphOptions = { scalar: "f32", connectivity: 16, expansionAdd: 128, expansionSearch: 64 };
+/** f16 graphs: on the labelled photos, recall@10 and P@10 equal f32's (docs/performance.md), at half the size. */
+export const DEFAULT_GRAPH: GraphOptions = { scalar: "f16", connectivity: 16, expansionAdd: 128, expansionSearch: 64 };
 
 export function newGraph(dimensions: number, options: GraphOptions): Index {
   return new Index({
@@ -180,8 +181,20 @@ export interface Segment {
   readonly rows: number;
   idAt(row: number): number;
   vectorAt(row: number): Float32Array;
-  /** The nearest `k` rows (live or not) to `query`, which must own its buffer. */
-  nearest(query: Float32Array, k: number): RowMatch[];
+  /**
+   * The nearest `k` rows (live or not) to each of `count` queries laid end to end in `queries` (which must own its
+   * buffer), searched by up to `threads` threads.
+   */
+  nearest(queries: Float32Array, count: number, k: number, threads: number): RowMatch[][];
+}
+
+/** USearch answers one query with Matches and several with BatchMatches (k slots a query, `counts` of them used). */
+export function splitMatches(found: { keys: BigUint64Array; distances: Float32Array; counts?: BigUint64Array }, queries: number, k: number): RowMatch[][] {
+  if (queries === 1) return [toRowMatches(found.keys, found.distances)];
+  return Array.from({ length: queries }, (_, q) => {
+    const used = found.counts ? Number(found.counts[q]) : k;
+    return toRowMatches(found.keys.subarray(q * k, q * k + used), found.distances.subarray(q * k, q * k + used));
+  });
 }
 
 export class SealedSegment implements Segment {
@@ -241,24 +254,23 @@ export class SealedSegment implements Segment {
     return this.vectors.subarray(row * this.#dimensions, (row + 1) * this.#dimensions);
   }
 
-  nearest(query: Float32Array, k: number): RowMatch[] {
-    const count = Math.min(k, this.rows);
-    if (count === 0) return [];
-    if (!this.graph) {
-      const matches = exactSearch(this.vectors, query, this.#dimensions, count, MetricKind.L2sq, 1);
-      return toRowMatches(matches.keys, matches.distances);
-    }
-    const found = this.graph.search(query, count, 1);
-    const matches = toRowMatches(found.keys, found.distances);
-    if (!this.#orphans) return matches;
+  nearest(queries: Float32Array, count: number, k: number, threads: number): RowMatch[][] {
+    const wanted = Math.min(k, this.rows);
+    if (wanted === 0) return Array.from({ length: count }, () => []);
+    if (!this.graph) return splitMatches(exactSearch(this.vectors, queries, this.#dimensions, wanted, MetricKind.L2sq, threads), count, wanted);
+    const found = splitMatches(this.graph.search(queries, wanted, threads), count, wanted);
+    if (!this.#orphans) return found;
     const orphans = this.#orphans;
-    const exact = exactSearch(orphans.vectors, query, this.#dimensions, Math.min(count, orphans.ids.length), MetricKind.L2sq, 1);
-    const seen = new Set(matches.map((match) => match.row));
-    for (const match of toRowMatches(exact.keys, exact.distances)) {
-      const row = orphans.ids[match.row]!;
-      if (!seen.has(row)) matches.push({ row, distance: match.distance });
-    }
-    return matches.sort((a, b) => a.distance - b.distance).slice(0, count);
+    const inOrphans = Math.min(wanted, orphans.ids.length);
+    const exact = splitMatches(exactSearch(orphans.vectors, queries, this.#dimensions, inOrphans, MetricKind.L2sq, threads), count, inOrphans);
+    return found.map((matches, q) => {
+      const seen = new Set(matches.map((match) => match.row));
+      for (const match of exact[q]!) {
+        const row = orphans.ids[match.row]!;
+        if (!seen.has(row)) matches.push({ row, distance: match.distance });
+      }
+      return matches.sort((a, b) => a.distance - b.distance).slice(0, wanted);
+    });
   }
 }
 

@@ -3,7 +3,7 @@
 // current row is the newest it has; older rows of it are dead and skipped by searches until a merge drops them.
 import type { JournalRecord } from "./journal.ts";
 import { MutableSegment } from "./mutable-segment.ts";
-import type { RowMatch, SealedSegment, Segment } from "./segment-file.ts";
+import type { SealedSegment, Segment } from "./segment-file.ts";
 
 export interface Neighbour {
   id: number;
@@ -121,28 +121,31 @@ export class SegmentSet {
     if (this.sealing && numbers.has(this.sealing.number)) this.sealing = null;
   }
 
-  /** The `k` current vectors nearest to `query` (which must own its buffer), nearest first, across all segments. */
-  search(query: Float32Array, k: number): Neighbour[] {
-    const found: Neighbour[] = [];
-    for (const segment of this.#searchable()) {
-      for (const match of this.#currentNearest(segment, query, k)) found.push({ id: segment.idAt(match.row), distance: match.distance });
-    }
-    return found.sort((a, b) => a.distance - b.distance || a.id - b.id).slice(0, k);
-  }
-
   /**
-   * The segment's nearest current rows: asks for more rows than `k` in proportion to its dead rows, and again with
-   * twice as many while too few of the answers are current.
+   * The `k` current vectors nearest to each of `count` queries laid end to end in `queries` (which must own its
+   * buffer), nearest first, across all segments; each segment searches them all at once on up to `threads` threads.
    */
-  #currentNearest(segment: Segment, query: Float32Array, k: number): RowMatch[] {
-    const live = this.liveRowsOf(segment.number);
-    if (live === 0) return [];
-    let wanted = Math.min(segment.rows, Math.ceil((k * segment.rows) / live) + 4);
-    for (;;) {
-      const current = segment.nearest(query, wanted).filter((match) => this.isCurrent(segment, match.row));
-      if (current.length >= Math.min(k, live) || wanted >= segment.rows) return current.slice(0, k);
-      wanted = Math.min(segment.rows, wanted * 2);
+  search(queries: Float32Array, count: number, k: number, threads: number): Neighbour[][] {
+    const found: Neighbour[][] = Array.from({ length: count }, () => []);
+    const dimensions = this.#dimensions;
+    for (const segment of this.#searchable()) {
+      const live = this.liveRowsOf(segment.number);
+      if (live === 0) continue;
+      // Ask for more rows than k in proportion to the segment's dead rows; a query that still gets too few current
+      // ones asks again, alone, for twice as many.
+      const wanted = Math.min(segment.rows, Math.ceil((k * segment.rows) / live) + 4);
+      const firstTry = segment.nearest(queries, count, wanted, threads);
+      for (let q = 0; q < count; q++) {
+        let current = firstTry[q]!.filter((match) => this.isCurrent(segment, match.row));
+        const query = queries.subarray(q * dimensions, (q + 1) * dimensions);
+        for (let more = wanted; current.length < Math.min(k, live) && more < segment.rows; ) {
+          more = Math.min(segment.rows, more * 2);
+          current = segment.nearest(query.slice(), 1, more, 1)[0]!.filter((match) => this.isCurrent(segment, match.row));
+        }
+        for (const match of current.slice(0, k)) found[q]!.push({ id: segment.idAt(match.row), distance: match.distance });
+      }
     }
+    return found.map((neighbours) => neighbours.sort((a, b) => a.distance - b.distance || a.id - b.id).slice(0, k));
   }
 
   *#searchable(): Iterable<Segment> {

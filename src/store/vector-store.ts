@@ -20,6 +20,7 @@ import { chooseMerge, type MergePolicy } from "./merge-policy.ts";
 import type { MutableSegment } from "./mutable-segment.ts";
 import { DEFAULT_GRAPH, type GraphOptions, SealedSegment } from "./segment-file.ts";
 import { runSegmentJob, type SegmentJob, startSegmentJob } from "./segment-job.ts";
+import { SearchBatch } from "./search-batch.ts";
 import { type Neighbour, SegmentSet } from "./segment-set.ts";
 import { journalName, journalsFrom, type Manifest, readManifest, type SegmentEntry, segmentFileNames, staleFileNames, writeManifest } from "./store-files.ts";
 import { StoreError } from "./store-error.ts";
@@ -84,6 +85,7 @@ export class VectorStore {
   /** Set when a merge failed: no other starts until the next seal (a damaged segment would fail every time). */
   #mergesPaused = false;
   #closed = false;
+  #batch: SearchBatch | null = null;
   #seals = 0;
   #merges = 0;
 
@@ -158,10 +160,22 @@ export class VectorStore {
     return this.#set.listIds(offset, limit);
   }
 
-  /** The `k` stored vectors nearest to `vector`, nearest first. */
+  /** The `k` stored vectors nearest to `vector`, nearest first, searched at once on this thread. */
   search(vector: Float32Array, k: number): Neighbour[] {
     if (this.#set.count === 0 || k <= 0) return [];
-    return this.#set.search(ownBuffer(vector), Math.min(k, this.#set.count));
+    return this.#set.search(ownBuffer(vector), 1, Math.min(k, this.#set.count), 1)[0]!;
+  }
+
+  /**
+   * The same answer as `search`, for a server: searches asked in one turn of the event loop run together, spread
+   * over every core.
+   */
+  async nearest(vector: Float32Array, k: number): Promise<Neighbour[]> {
+    if (this.#set.count === 0 || k <= 0) return [];
+    this.#batch ??= new SearchBatch(this.#options.dimensions, (queries, count, wanted, threads) =>
+      this.#set.search(queries, count, Math.min(wanted, this.#set.count), threads),
+    );
+    return this.#batch.search(vector, k);
   }
 
   /**

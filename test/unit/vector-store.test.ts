@@ -1,11 +1,11 @@
 // The store's contract (put, delete, order, search, list, count, reopen), run twice: with the service's segment
 // sizes, and with tiny ones so that seals and merges happen in every test.
 import { afterEach, describe, expect, test } from "bun:test";
-import { cp, readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type StoreOptions, StoreError, VectorStore } from "../../src/store/vector-store.ts";
 import { tempDir } from "../helpers/environment.ts";
-import { distinct, DIMENSIONS, PIPELINE, unit } from "../helpers/store-vectors.ts";
+import { copyAsCrash, distinct, DIMENSIONS, PIPELINE, unit } from "../helpers/store-vectors.ts";
 
 const TINY: Partial<StoreOptions> = { sealSize: 4, mergeFactor: 2, exactBelow: 3 };
 
@@ -85,6 +85,20 @@ for (const [name, sizes] of [
       await settleAndClose(store);
     });
 
+    test("searches asked together are answered together, as each would be alone", async () => {
+      await using dir = await tempDir();
+      const store = await openStore(dir.path);
+      for (let id = 1; id <= 30; id++) await store.put(id, distinct(id));
+      for (let id = 1; id <= 30; id += 3) await store.delete(id);
+      await store.idle();
+      const queries = Array.from({ length: 12 }, (_, i) => distinct(100 + i));
+      const together = await Promise.all(queries.map((query, i) => store.nearest(query, 1 + (i % 5))));
+      expect(together).toEqual(queries.map((query, i) => store.search(query, 1 + (i % 5))));
+      expect(together[3]).toHaveLength(4);
+      expect(await store.nearest(distinct(2), 1)).toEqual([{ id: 2, distance: 0 }]);
+      await settleAndClose(store);
+    });
+
     test("a product never has two vectors: put replaces", async () => {
       await using dir = await tempDir();
       const store = await openStore(dir.path);
@@ -130,7 +144,7 @@ for (const [name, sizes] of [
       for (let id = 21; id <= 40; id++) await crashed.put(id, distinct(id));
       await crashed.delete(3);
       // As if the process died right after the changes were acknowledged: the copy holds what is on disk.
-      await cp(dir.path, copy.path, { recursive: true });
+      await copyAsCrash(dir.path, copy.path);
       const reopened = await openStore(copy.path);
       expect(reopened.count).toBe(39);
       expect(reopened.has(3)).toBe(false);
@@ -151,7 +165,7 @@ for (const [name, sizes] of [
       const firstDelete = store.delete(1);
       expect(await store.delete(1)).toEqual({ applied: true, existed: false });
       // As if the process died right now: the copy holds what is on disk.
-      await cp(dir.path, copy.path, { recursive: true });
+      await copyAsCrash(dir.path, copy.path);
       const crashed = await openStore(copy.path);
       expect([crashed.has(2), crashed.has(1)]).toEqual([true, false]);
       await Promise.all([newer, firstDelete]);

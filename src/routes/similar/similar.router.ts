@@ -10,10 +10,10 @@ export function createSimilarRouter(services: ServiceSlot, options: { maxUploadB
   router.use(routes.similarToUpload.getRoutingPath(), holdUploadSlot(services));
   router.use(routes.similarToUpload.getRoutingPath(), payloadLimit(options.maxUploadBytes, "the upload"));
   return router
-    .openapi(routes.similarToProduct, (c) => {
+    .openapi(routes.similarToProduct, async (c) => {
       const { product_id } = c.req.valid("param");
       const { top_n, score_threshold, exclude_self } = c.req.valid("query");
-      const similar_products = services.get().similarity.similarToProduct(product_id, {
+      const similar_products = await services.get().similarity.similarToProduct(product_id, {
         topN: top_n,
         scoreThreshold: score_threshold,
         excludeId: exclude_self ? product_id : undefined,

@@ -1,0 +1,30 @@
+// Where a segment's graph starts to beat scanning it: one query's time over n 2048-d vectors, exact (USearch's SIMD
+// scan, what small segments and the mutable segment use) against an HNSW search of the store's settings.
+// Run: bun bench/exact-vs-graph.ts
+import { exactSearch, MetricKind } from "usearch";
+import { EMBEDDING_DIMENSIONS } from "../src/inference/model-session.ts";
+import { DEFAULT_GRAPH, newGraph } from "../src/store/segment-file.ts";
+import { labelledEmbeddings } from "./lib/labelled-embeddings.ts";
+import { SyntheticVectors } from "./lib/synthetic-vectors.ts";
+
+const D = EMBEDDING_DIMENSIONS;
+const { vectors: bases } = await labelledEmbeddings();
+const synthetic = new SyntheticVectors("realistic", bases, D);
+const QUERIES = 300;
+console.log("| rows | exact scan, ms/query | graph, ms/query |\n|---|---|---|");
+for (const n of [128, 256, 512, 1024, 2048, 4096, 8192]) {
+  const data = new Float32Array(n * D);
+  for (let i = 0; i < n; i++) synthetic.fill(i + 1, 0, data, i * D);
+  const queries = Array.from({ length: QUERIES }, (_, q) => synthetic.vector(n + q + 1, 3));
+  const graph = newGraph(D, DEFAULT_GRAPH);
+  graph.add(BigUint64Array.from({ length: n }, (_, i) => BigInt(i)), data, 0);
+  const time = (search: (query: Float32Array) => unknown) => {
+    const started = performance.now();
+    for (const query of queries) search(query);
+    return (performance.now() - started) / QUERIES;
+  };
+  time((query) => exactSearch(data, query, D, 10, MetricKind.L2sq, 1)); // warm
+  const exact = time((query) => exactSearch(data, query, D, 10, MetricKind.L2sq, 1));
+  const hnsw = time((query) => graph.search(query, 10, 1));
+  console.log(`| ${n} | ${exact.toFixed(3)} | ${hnsw.toFixed(3)} |`);
+}

@@ -1,0 +1,92 @@
+// The service as deployed, measured from outside over HTTP: time from start to /ready on an index already on disk,
+// its memory at rest (RSS, and RssAnon: the heap, without the file-backed pages of mapped segments), and
+// GET /similar-products/{id} latency, sequential and with concurrent clients.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const REPO_ROOT = resolve(import.meta.dir, "../..");
+
+export interface ServiceRun {
+  url: string;
+  readySeconds: number;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export async function startService(dataDir: string, modelPath: string): Promise<ServiceRun> {
+  const catalog = mkdtempSync(join(tmpdir(), "fip-bench-catalog-"));
+  const started = performance.now();
+  const child = Bun.spawn([process.execPath, "src/main.ts"], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, DATA_DIR: dataDir, CATALOG_DIR: catalog, MODEL_PATH: modelPath, HOST: "127.0.0.1", PORT: "0", LOG_FORMAT: "json" },
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  let output = "";
+  const decoder = new TextDecoder();
+  let announce: (url: string) => void = () => {};
+  const listening = new Promise<string>((resolve) => (announce = resolve));
+  // One reader for the process's whole life: a pipe nobody reads would fill and block (or break) the service.
+  void (async () => {
+    for await (const chunk of child.stdout) {
+      output += decoder.decode(chunk);
+      const match = /listening on (http:\/\/[^\s/"]+:\d+)/.exec(output);
+      if (match) announce(match[1]!);
+    }
+  })();
+  const url = await Promise.race([listening, child.exited.then(() => "")]);
+  if (!url) throw new Error(`the service did not start:\n${output}`);
+  for (;;) {
+    const ready = await fetch(`${url}/ready`).then((answer) => answer.status === 200, () => false);
+    if (ready) break;
+    if (child.exitCode !== null) throw new Error(`the service exited:\n${output}`);
+    await Bun.sleep(10);
+  }
+  return {
+    url,
+    readySeconds: (performance.now() - started) / 1000,
+    pid: child.pid,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.exited;
+    },
+  };
+}
+
+/** RSS and RssAnon of a process, in MB. */
+export function memoryOf(pid: number): { rssMb: number; anonMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
+  return { rssMb: kb("VmRSS") / 1024, anonMb: kb("RssAnon") / 1024 };
+}
+
+export interface Latency {
+  requests: number;
+  p50Ms: number;
+  p99Ms: number;
+  perSecond: number;
+}
+
+/** `requests` GET /similar-products/{id} for ids from `pick`, by `clients` concurrent clients. */
+export async function similarLatency(url: string, pick: () => number, requests: number, clients: number): Promise<Latency> {
+  const times: number[] = [];
+  const started = performance.now();
+  let sent = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (sent < requests) {
+        sent++;
+        const t = performance.now();
+        const answer = await fetch(`${url}/similar-products/${pick()}?top_n=10`);
+        if (answer.status !== 200) throw new Error(`similar-products answered ${answer.status}: ${await answer.text()}`);
+        await answer.arrayBuffer();
+        times.push(performance.now() - t);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  times.sort((a, b) => a - b);
+  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
+  return { requests: times.length, p50Ms: at(0.5), p99Ms: at(0.99), perSecond: times.length / seconds };
+}
