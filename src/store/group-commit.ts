@@ -34,6 +34,18 @@ export class GroupCommit {
     return previous;
   }
 
+  /**
+   * Runs `task` now if nothing is being written (where `afterBatch` would run: the journal may be switched), holding
+   * later writes until it is done; false, doing nothing, if the loop is busy.
+   */
+  runIfIdle(task: () => Promise<void>): boolean {
+    if (this.#writing) return false;
+    this.#writing = task().finally(() => {
+      this.#writing = this.#unwritten.length > 0 ? this.#loop() : null;
+    });
+    return true;
+  }
+
   /** Settles when the loop has nothing left to write (and `afterBatch` has returned). */
   async drained(): Promise<void> {
     while (this.#writing) await this.#writing;

@@ -19,8 +19,12 @@ export interface MergePolicy {
   maxDeadFraction: number;
 }
 
-/** The first and last index (inclusive) of the neighbours to merge next, or null when nothing needs merging. */
-export function chooseMerge(segments: SegmentShape[], policy: MergePolicy): { first: number; last: number } | null {
+/**
+ * The first and last index (inclusive) of the neighbours to merge next, or null when nothing needs merging. At rest
+ * (no change for a while), the newest level-0 segments are merged into one even when fewer than `factor`: a store
+ * that is not being written is searched through fewer graphs.
+ */
+export function chooseMerge(segments: SegmentShape[], policy: MergePolicy, atRest = false): { first: number; last: number } | null {
   const levels = segments.map((segment) => levelOf(segment.live, policy));
   for (let first = 0; first + policy.factor <= segments.length; first++) {
     const last = first + policy.factor - 1;
@@ -29,7 +33,11 @@ export function chooseMerge(segments: SegmentShape[], policy: MergePolicy): { fi
   const alone = segments.findIndex(
     (segment) => segment.lacksGraph || (segment.rows > 0 && (segment.rows - segment.live) / segment.rows > policy.maxDeadFraction),
   );
-  return alone < 0 ? null : { first: alone, last: alone };
+  if (alone >= 0) return { first: alone, last: alone };
+  if (!atRest) return null;
+  let first = segments.length;
+  while (first > 0 && levels[first - 1] === 0) first--;
+  return segments.length - first >= 2 ? { first, last: segments.length - 1 } : null;
 }
 
 /** floor(log_factor(live / sealSize)), at least 0: a segment a little over the seal size is still level 0. */

@@ -39,6 +39,11 @@ export interface StoreOptions {
   mergeFactor?: number;
   /** Sealed segments with fewer rows get no graph and are searched exactly. */
   exactBelow?: number;
+  /**
+   * After this long without a change, the mutable segment is sealed whatever its size, so a store at rest is
+   * searched through graphs rather than by scanning thousands of recent vectors; 0 never.
+   */
+  sealWhenIdleMs?: number;
   graph?: Partial<GraphOptions>;
   /** Where a journal damaged in the middle, or a failed background write, is reported (default: stderr). */
   warn?: (message: string) => void;
@@ -56,10 +61,11 @@ export interface StoreStats {
   merges: number;
 }
 
-/** Measured on 2048-d vectors (docs/performance.md): below this many rows a scan beats the graph's overhead. */
-export const EXACT_BELOW = 1024;
+/** Measured on 2048-d vectors (bench/exact-vs-graph.ts, docs/performance.md): the graph is faster from ~256 rows. */
+export const EXACT_BELOW = 256;
 export const SEAL_SIZE = 4096;
 export const MERGE_FACTOR = 8;
+export const SEAL_WHEN_IDLE_MS = 2000;
 const MAX_DEAD_FRACTION = 0.3;
 const READ_ONLY_ATTEMPTS = 5;
 const SEAL_RETRY_MS = 1000;
@@ -86,6 +92,7 @@ export class VectorStore {
   #mergesPaused = false;
   #closed = false;
   #batch: SearchBatch | null = null;
+  #idleSeal: ReturnType<typeof setTimeout> | null = null;
   #seals = 0;
   #merges = 0;
 
@@ -94,6 +101,7 @@ export class VectorStore {
       sealSize: SEAL_SIZE,
       mergeFactor: MERGE_FACTOR,
       exactBelow: EXACT_BELOW,
+      sealWhenIdleMs: SEAL_WHEN_IDLE_MS,
       warn: console.error,
       onSegmentWrite: nothing,
       ...options,
@@ -248,6 +256,7 @@ export class VectorStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#idleSeal) clearTimeout(this.#idleSeal);
     this.#merging?.cancel();
     this.#sealJob?.cancel();
     await this.#manifestWrites;
@@ -327,8 +336,8 @@ export class VectorStore {
     for (const name of staleFileNames(await readdir(dir), manifest)) {
       await rm(join(dir, name), { force: true });
     }
-    this.#commit = new GroupCommit(journal, () => this.#sealIfFull());
-    await this.#sealIfFull();
+    this.#commit = new GroupCommit(journal, () => this.#sealIfDue(false));
+    await this.#sealIfDue(false);
   }
 
   #manifest(): Omit<Manifest, "format" | "metric" | "savedAt"> {
@@ -348,9 +357,14 @@ export class VectorStore {
     return published;
   }
 
-  /** Runs inside the group-commit loop, between journal writes: freezes a full mutable segment and seals it. */
-  async #sealIfFull(): Promise<void> {
-    if (this.#closed || this.#set.mutable.changes < this.#options.sealSize) return;
+  /**
+   * Runs inside the group-commit loop, between journal writes: freezes the mutable segment and seals it when it is
+   * full, or (`idle`) when it holds any change and no seal is under way.
+   */
+  async #sealIfDue(idle: boolean): Promise<void> {
+    const changes = this.#set.mutable.changes;
+    if (!idle) this.#armIdleSeal();
+    if (this.#closed || changes === 0 || (idle ? this.#sealing !== null : changes < this.#options.sealSize)) return;
     // One seal at a time: if the previous one is still writing, the journal waits (bounding memory to two segments).
     while (this.#sealing) await this.#sealing;
     // Changes applied from here on go to the new mutable segment; their records, written after this returns, to
@@ -364,8 +378,18 @@ export class VectorStore {
       this.#sealing = null;
       this.#sealJob = null;
       this.#mergesPaused = false;
-      this.#maybeMerge();
+      this.#maybeMerge(idle);
     });
+  }
+
+  #armIdleSeal(): void {
+    if (!this.#options.sealWhenIdleMs) return;
+    if (this.#idleSeal) clearTimeout(this.#idleSeal);
+    this.#idleSeal = setTimeout(() => {
+      // Busy writing: the next batch arms the timer again.
+      this.#commit?.runIfIdle(() => this.#sealIfDue(true));
+    }, this.#options.sealWhenIdleMs);
+    this.#idleSeal.unref();
   }
 
   async #seal(frozen: MutableSegment, journalNumber: number): Promise<void> {
@@ -411,7 +435,7 @@ export class VectorStore {
   }
 
   /** Starts the merge the policy asks for, if any and none is running. */
-  #maybeMerge(): void {
+  #maybeMerge(atRest = false): void {
     if (this.#readOnly || this.#closed || this.#merging || this.#mergesPaused) return;
     const { sealSize, mergeFactor: factor, exactBelow, dimensions, dataDir: dir } = this.#options;
     const policy: MergePolicy = { sealSize, factor, maxDeadFraction: MAX_DEAD_FRACTION };
@@ -423,6 +447,7 @@ export class VectorStore {
         lacksGraph: segment.rows >= exactBelow && segment.graph === null,
       })),
       policy,
+      atRest,
     );
     if (!choice) return;
     const inputs = sealed.slice(choice.first, choice.last + 1);

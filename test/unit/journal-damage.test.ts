@@ -19,7 +19,7 @@ function distinct(id: number): Float32Array {
 /** What a crash leaves: a real store's directory with products 1..30 in its journal, one record each, no snapshot. */
 async function crashedStore(target: string): Promise<string> {
   await using live = await tempDir();
-  const store = await VectorStore.open({ dataDir: live.path, dimensions: DIMENSIONS, pipeline: PIPELINE });
+  const store = await VectorStore.open({ dataDir: live.path, dimensions: DIMENSIONS, pipeline: PIPELINE, sealWhenIdleMs: 0 });
   for (let id = 1; id <= PRODUCTS; id++) await store.put(id, distinct(id));
   await cp(live.path, target, { recursive: true }); // as if the process died right now
   await store.close();

@@ -16,6 +16,13 @@ describe("the merge policy", () => {
     expect(chooseMerge([full(1600), full(400), full(400), full(400), full(400), full(100)], policy)).toEqual({ first: 1, last: 4 });
   });
 
+  test("at rest, merges the newest level-0 segments into one even when fewer than `factor`", () => {
+    const segments = [full(1600), full(400), full(100), full(30), full(5)];
+    expect(chooseMerge(segments, policy)).toBeNull();
+    expect(chooseMerge(segments, policy, true)).toEqual({ first: 2, last: 4 });
+    expect(chooseMerge([full(1600), full(100)], policy, true)).toBeNull();
+  });
+
   test("rewrites alone a segment that lost too many rows, or lacks its graph", () => {
     expect(chooseMerge([full(1600), { rows: 400, live: 279, lacksGraph: false }], policy)).toEqual({ first: 1, last: 1 });
     expect(chooseMerge([full(1600), { rows: 400, live: 281, lacksGraph: false }], policy)).toBeNull();

@@ -57,7 +57,7 @@ describe("an index of format 1", () => {
   test("opens with every vector and journalled change, is converted to segments, and its old files go", async () => {
     await using dir = await tempDir();
     await writeFormat1(dir.path, 40);
-    const store = await VectorStore.open({ dataDir: dir.path, dimensions: DIMENSIONS, pipeline: PIPELINE, exactBelow: 10 });
+    const store = await VectorStore.open({ dataDir: dir.path, dimensions: DIMENSIONS, pipeline: PIPELINE, exactBelow: 10, sealWhenIdleMs: 0 });
     expectContents(store, 40);
     await store.idle(); // the converted segment gets its graph
     // Rewritten without the journal's deleted and replaced products (their current rows are in the mutable segment).

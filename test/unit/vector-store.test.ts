@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type StoreOptions, StoreError, VectorStore } from "../../src/store/vector-store.ts";
-import { tempDir } from "../helpers/environment.ts";
+import { tempDir, waitFor } from "../helpers/environment.ts";
 import { copyAsCrash, distinct, DIMENSIONS, PIPELINE, unit } from "../helpers/store-vectors.ts";
 
 const TINY: Partial<StoreOptions> = { sealSize: 4, mergeFactor: 2, exactBelow: 3 };
@@ -202,7 +202,21 @@ for (const [name, sizes] of [
 
 describe("VectorStore segments", () => {
   const open = (dataDir: string, options: Partial<StoreOptions> = {}) =>
-    VectorStore.open({ dataDir, dimensions: DIMENSIONS, pipeline: PIPELINE, ...TINY, ...options });
+    VectorStore.open({ dataDir, dimensions: DIMENSIONS, pipeline: PIPELINE, ...TINY, sealWhenIdleMs: 0, ...options });
+
+  test("a store at rest seals its recent changes, so it is searched through graphs", async () => {
+    await using dir = await tempDir();
+    const store = await open(dir.path, { sealSize: 1000, exactBelow: 2, sealWhenIdleMs: 50 });
+    for (let id = 1; id <= 5; id++) await store.put(id, distinct(id));
+    await store.delete(2);
+    await waitFor(() => (store.stats().seals === 1 ? true : undefined), { timeoutMs: 10_000, what: "the idle seal" });
+    expect(store.stats()).toMatchObject({ segments: [{ rows: 4, live: 4, graph: true }], mutableRows: 0 });
+    for (const id of [1, 3, 4, 5]) expect(store.search(distinct(id), 1)).toEqual([{ id, distance: 0 }]);
+    await store.close();
+    const reopened = await open(dir.path);
+    expect(reopened.listIds(0, 10).ids).toEqual([1, 3, 4, 5]);
+    await reopened.close();
+  });
 
   test("once merges are done the directory holds the manifest's segments, one journal and nothing else", async () => {
     await using dir = await tempDir();
