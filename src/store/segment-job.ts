@@ -2,6 +2,9 @@
 // searches must not wait behind it. The worker writes and fsyncs the files; the store then lists them in a manifest.
 import { join } from "node:path";
 import { type GraphOptions, mapVectorsFile, type RowSource, verifyVectors, writeSegmentGraph, writeVectorsFile } from "./segment-file.ts";
+import type { MutableSegment } from "./mutable-segment.ts";
+import type { SealedSegment } from "./segment-file.ts";
+import type { SegmentSet } from "./segment-set.ts";
 import { segmentVectorsName } from "./store-files.ts";
 
 export interface SegmentJob {
@@ -14,6 +17,10 @@ export interface SegmentJob {
   deletions: Uint32Array;
   /** Null: no graph, the segment is small enough to search exactly. */
   graph: GraphOptions | null;
+}
+
+export function rowNumbers(count: number): Uint32Array {
+  return Uint32Array.from({ length: count }, (_, row) => row);
 }
 
 /** Writes the segment's files and says how many orphan rows its graph has; runs in the worker (or in-process). */
@@ -56,4 +63,58 @@ export function startSegmentJob(job: SegmentJob, vectorsWritten: () => void): { 
       settle.reject(new Error("cancelled"));
     },
   };
+}
+
+interface PlanOptions {
+  dataDir: string;
+  dimensions: number;
+  exactBelow: number;
+  graph: GraphOptions;
+}
+
+/** Sealing the frozen mutable segment: its current rows (a copy sent to the worker) and its deletions. */
+export function planSeal(set: SegmentSet, frozen: MutableSegment, options: PlanOptions): { job: SegmentJob; rows: number[] } {
+  const { dimensions } = options;
+  const rows: number[] = [];
+  for (let row = 0; row < frozen.rows; row++) if (set.isCurrent(frozen, row)) rows.push(row);
+  const vectors = new Float32Array(rows.length * dimensions);
+  rows.forEach((row, i) => vectors.set(frozen.vectorAt(row), i * dimensions));
+  const job: SegmentJob = {
+    dir: options.dataDir,
+    number: frozen.number,
+    dimensions,
+    sources: [{ vectors, rows: rowNumbers(rows.length) }],
+    ids: Uint32Array.from(rows, (row) => frozen.idAt(row)),
+    deletions: Uint32Array.from(frozen.deletions),
+    graph: rows.length >= options.exactBelow ? options.graph : null,
+  };
+  return { job, rows };
+}
+
+/**
+ * Merging neighbouring sealed segments into segment `number`: their rows still current, in order (`origins` says
+ * where each came from), and their deletions, which matter only while an older segment may hold the product (none is
+ * older than the oldest) and never for a product the merged segment holds.
+ */
+export function planMerge(set: SegmentSet, inputs: SealedSegment[], includesOldest: boolean, number: number, options: PlanOptions): { job: SegmentJob; origins: { segment: number; row: number }[] } {
+  const origins: { segment: number; row: number }[] = [];
+  const sources = inputs.map((segment) => {
+    const rows: number[] = [];
+    for (let row = 0; row < segment.rows; row++) if (set.isCurrent(segment, row)) rows.push(row);
+    for (const row of rows) origins.push({ segment: segment.number, row });
+    return { segment: { number: segment.number, rows: segment.rows }, rows: Uint32Array.from(rows) };
+  });
+  const ids = Uint32Array.from(origins, ({ segment, row }) => set.idAt(segment, row));
+  const kept = new Set(ids);
+  const deletions = includesOldest ? [] : [...new Set(inputs.flatMap((segment) => [...segment.deletions]))].filter((id) => !kept.has(id));
+  const job: SegmentJob = {
+    dir: options.dataDir,
+    number,
+    dimensions: options.dimensions,
+    sources,
+    ids,
+    deletions: Uint32Array.from(deletions),
+    graph: ids.length >= options.exactBelow ? options.graph : null,
+  };
+  return { job, origins };
 }

@@ -13,16 +13,15 @@ import { join } from "node:path";
 import { ChangeOrder } from "./change-order.ts";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import { GroupCommit } from "./group-commit.ts";
-import { JournalWriter, type JournalRecord, readJournal } from "./journal.ts";
-import { describeDamage, keepDamagedJournal } from "./journal-damage.ts";
-import { readLegacySnapshot } from "./legacy-format.ts";
+import { JournalWriter, type JournalRecord } from "./journal.ts";
 import { chooseMerge, type MergePolicy } from "./merge-policy.ts";
 import type { MutableSegment } from "./mutable-segment.ts";
 import { DEFAULT_GRAPH, type GraphOptions, SealedSegment } from "./segment-file.ts";
-import { runSegmentJob, type SegmentJob, startSegmentJob } from "./segment-job.ts";
 import { SearchBatch } from "./search-batch.ts";
-import { type Neighbour, SegmentSet } from "./segment-set.ts";
-import { journalName, journalsFrom, type Manifest, readManifest, type SegmentEntry, segmentFileNames, staleFileNames, writeManifest } from "./store-files.ts";
+import { planMerge, planSeal, startSegmentJob } from "./segment-job.ts";
+import type { Neighbour, SegmentSet } from "./segment-set.ts";
+import { journalName, type Manifest, type SegmentEntry, segmentFileNames, staleFileNames, writeManifest } from "./store-files.ts";
+import { loadIndex } from "./store-loading.ts";
 import { StoreError } from "./store-error.ts";
 
 export { StoreError };
@@ -271,47 +270,7 @@ export class VectorStore {
   }
 
   async #load(): Promise<void> {
-    const { dataDir: dir, dimensions, pipeline } = this.#options;
-    const manifest = await readManifest(dir).catch((error) => {
-      if (this.#readOnly && (error as NodeJS.ErrnoException).code === "ENOENT") return null; // no DATA_DIR at all
-      throw error;
-    });
-    if (manifest && (manifest.pipeline !== pipeline || manifest.dimensions !== dimensions)) {
-      throw new StoreError(
-        `the index in ${dir} was made by pipeline ${manifest.pipeline} (${manifest.dimensions}-d); ` +
-          `this build uses ${pipeline} (${dimensions}-d)`,
-      );
-    }
-    const names = manifest ? await readdir(dir) : await readdir(dir).catch(() => []);
-    const replayFrom = manifest?.format === 2 ? manifest.journal : manifest?.format === 1 ? manifest.snapshot : 0;
-    const journals = journalsFrom(names, replayFrom);
-    this.#nextNumber = Math.max(
-      manifest?.format === 2 ? manifest.nextNumber : (manifest?.snapshot ?? 0) + 1,
-      ...journals.map((journal) => journal.number + 1),
-    );
-    this.#set = new SegmentSet(dimensions, this.#nextNumber++);
-
-    if (manifest?.format === 2) {
-      for (const entry of manifest.segments) this.#set.loadSealed(SealedSegment.open(dir, entry, dimensions, this.#options.graph));
-    } else if (manifest?.format === 1) {
-      const { ids, vectors } = await readLegacySnapshot(dir, manifest, dimensions);
-      if (this.#readOnly) {
-        ids.forEach((id, row) => this.#set.apply({ op: "put", id, vector: vectors.subarray(row * dimensions, (row + 1) * dimensions) }));
-      } else {
-        // Converted as a segment without a graph (a copy of the vectors, quick); a background rewrite builds its graph.
-        const number = this.#nextNumber++;
-        runSegmentJob({ dir, number, dimensions, sources: [{ vectors, rows: rowNumbers(ids.length) }], ids, deletions: new Uint32Array(0), graph: null });
-        this.#set.loadSealed(SealedSegment.open(dir, { number, rows: ids.length, hasGraph: false, orphans: 0 }, dimensions, this.#options.graph));
-      }
-    }
-    for (const journal of journals) {
-      const path = join(dir, journal.name);
-      const contents = await readJournal(path, dimensions);
-      if (contents.damage.length > 0) {
-        this.#options.warn(describeDamage(path, this.#readOnly ? path : await keepDamagedJournal(path), contents));
-      }
-      for (const record of contents.records) this.#set.apply(record);
-    }
+    ({ set: this.#set, nextNumber: this.#nextNumber } = await loadIndex(this.#options, this.#readOnly));
     if (!this.#readOnly) await this.#startJournal();
   }
 
@@ -394,19 +353,7 @@ export class VectorStore {
 
   async #seal(frozen: MutableSegment, journalNumber: number): Promise<void> {
     const { dataDir: dir, dimensions } = this.#options;
-    const rows: number[] = [];
-    for (let row = 0; row < frozen.rows; row++) if (this.#set.isCurrent(frozen, row)) rows.push(row);
-    const vectors = new Float32Array(rows.length * dimensions);
-    rows.forEach((row, i) => vectors.set(frozen.vectorAt(row), i * dimensions));
-    const job: SegmentJob = {
-      dir,
-      number: frozen.number,
-      dimensions,
-      sources: [{ vectors, rows: rowNumbers(rows.length) }],
-      ids: Uint32Array.from(rows, (row) => frozen.idAt(row)),
-      deletions: Uint32Array.from(frozen.deletions),
-      graph: rows.length >= this.#options.exactBelow ? this.#options.graph : null,
-    };
+    const { job, rows } = planSeal(this.#set, frozen, this.#options);
     let orphans = 0;
     for (;;) {
       if (this.#closed) return;
@@ -451,27 +398,9 @@ export class VectorStore {
     );
     if (!choice) return;
     const inputs = sealed.slice(choice.first, choice.last + 1);
-    const origins: { segment: number; row: number }[] = [];
-    const sources = inputs.map((segment) => {
-      const rows: number[] = [];
-      for (let row = 0; row < segment.rows; row++) if (this.#set.isCurrent(segment, row)) rows.push(row);
-      for (const row of rows) origins.push({ segment: segment.number, row });
-      return { segment: { number: segment.number, rows: segment.rows }, rows: Uint32Array.from(rows) };
-    });
-    const ids = Uint32Array.from(origins, ({ segment, row }) => this.#set.idAt(segment, row));
-    // Deletions matter only while an older segment may hold the product: none is older than the first segment.
-    const kept = new Set(ids);
-    const deletions = choice.first === 0 ? [] : [...new Set(inputs.flatMap((segment) => [...segment.deletions]))].filter((id) => !kept.has(id));
     const number = this.#nextNumber++;
-    const job: SegmentJob = {
-      dir,
-      number,
-      dimensions,
-      sources,
-      ids,
-      deletions: Uint32Array.from(deletions),
-      graph: ids.length >= exactBelow ? this.#options.graph : null,
-    };
+    const { job, origins } = planMerge(this.#set, inputs, choice.first === 0, number, this.#options);
+    const ids = job.ids;
     const running = startSegmentJob(job, () => this.#options.onSegmentWrite("merge"));
     const done = running.done
       .then(({ orphans }) =>
@@ -508,10 +437,6 @@ export class VectorStore {
 
 function entryOf(segment: SealedSegment): SegmentEntry {
   return { number: segment.number, rows: segment.rows, hasGraph: segment.hasGraphFile, orphans: segment.orphans };
-}
-
-function rowNumbers(count: number): Uint32Array {
-  return Uint32Array.from({ length: count }, (_, row) => row);
 }
 
 /**
