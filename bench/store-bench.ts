@@ -43,7 +43,9 @@ const { values: args } = parseArgs({
 const sizes = args.products!.split(",").map((size) => Number(size.replace(/_/g, "")));
 if (sizes.some((size) => !Number.isInteger(size) || size < 100)) throw new Error(`--products takes sizes of at least 100, got ${args.products}`);
 if (args.keep && sizes.length !== 1) throw new Error("--keep takes one size");
-const MODEL_PATH = [join(REPO_ROOT, "../shared/models/resnet50.onnx"), join(REPO_ROOT, "models/resnet50.onnx")].find(existsSync)!;
+const MODEL_PATH = resolve(
+  process.env.MODEL_PATH ?? [join(REPO_ROOT, "../shared/models/resnet50.onnx"), join(REPO_ROOT, "models/resnet50.onnx")].find(existsSync)!,
+);
 
 const log = (message: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
 
