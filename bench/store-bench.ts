@@ -71,6 +71,7 @@ interface Result {
     cold: Latency;
     warm: Latency;
     concurrent: Latency;
+    health: Latency;
   };
 }
 
@@ -182,7 +183,8 @@ async function measureHttp(dir: string, n: number): Promise<Result["http"]> {
     const cold = await similarLatency(service.url, pick, COLD_REQUESTS, 1);
     const warm = await similarLatency(service.url, pick, LATENCY_REQUESTS, 1);
     const concurrent = await similarLatency(service.url, pick, LATENCY_REQUESTS, CLIENTS);
-    return { readySeconds: service.readySeconds, rssMb: memory.rssMb, anonMb: memory.anonMb, emptyAnonMb, emptyReadySeconds, cold, warm, concurrent };
+    const health = await similarLatency(service.url, pick, COLD_REQUESTS, 1, "/health");
+    return { readySeconds: service.readySeconds, rssMb: memory.rssMb, anonMb: memory.anonMb, emptyAnonMb, emptyReadySeconds, cold, warm, concurrent, health };
   } finally {
     await service.stop();
   }
@@ -270,6 +272,7 @@ function table(results: Result[]): string {
   const lines = [
     head,
     row("similar-products p99 over HTTP, sequential (warm; first 200 requests after start)", (r) => http(r, (h) => `${ms(h.warm.p99Ms)} (p50 ${ms(h.warm.p50Ms)}); ${ms(h.cold.p99Ms)}`)),
+    row("GET /health over HTTP, sequential, p50 / p99: the floor of any request here", (r) => http(r, (h) => `${ms(h.health.p50Ms)} / ${ms(h.health.p99Ms)}`)),
     row(`similar-products throughput with ${CLIENTS} clients / sequential`, (r) => http(r, (h) => `${(h.concurrent.perSecond / h.warm.perSecond).toFixed(2)} (${h.concurrent.perSecond.toFixed(0)} / ${h.warm.perSecond.toFixed(0)} per s; p99 ${ms(h.concurrent.p99Ms)})`)),
     row("recall@10 against exact search, after 30% replaced and 10% deleted", (r) => r.recall.toFixed(4)),
     row("a product's own vector found first, after churn", (r) => `${(r.selfFound * 100).toFixed(2)}%`),

@@ -68,8 +68,8 @@ export interface Latency {
   perSecond: number;
 }
 
-/** `requests` GET /similar-products/{id} for ids from `pick`, by `clients` concurrent clients. */
-export async function similarLatency(url: string, pick: () => number, requests: number, clients: number): Promise<Latency> {
+/** `requests` GET /similar-products/{id} for ids from `pick` (or `path` itself), by `clients` concurrent clients. */
+export async function similarLatency(url: string, pick: () => number, requests: number, clients: number, path?: string): Promise<Latency> {
   const times: number[] = [];
   const started = performance.now();
   let sent = 0;
@@ -78,7 +78,7 @@ export async function similarLatency(url: string, pick: () => number, requests: 
       while (sent < requests) {
         sent++;
         const t = performance.now();
-        const answer = await fetch(`${url}/similar-products/${pick()}?top_n=10`);
+        const answer = await fetch(`${url}${path ?? `/similar-products/${pick()}?top_n=10`}`);
         if (answer.status !== 200) throw new Error(`similar-products answered ${answer.status}: ${await answer.text()}`);
         await answer.arrayBuffer();
         times.push(performance.now() - t);
