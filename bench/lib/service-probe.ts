@@ -1,7 +1,7 @@
 // The service as deployed, measured from outside over HTTP: time from start to /ready on an index already on disk,
 // its memory at rest (RSS, and RssAnon: the heap, without the file-backed pages of mapped segments), and
 // GET /similar-products/{id} latency, sequential and with concurrent clients.
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -50,6 +50,7 @@ export async function startService(dataDir: string, modelPath: string): Promise<
     async stop() {
       child.kill("SIGTERM");
       await child.exited;
+      rmSync(catalog, { recursive: true, force: true });
     },
   };
 }
