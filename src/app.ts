@@ -7,6 +7,7 @@ import { corsForOrigins } from "./http/cors.ts";
 import { refuseCrossOriginWrites, requireJsonBodies } from "./http/cross-site.ts";
 import { mountDocsPage } from "./http/docs-page.ts";
 import { handleError, handleNotFound, validationHook } from "./http/error-handling.ts";
+import { mountOpenApiDocument } from "./http/openapi-document.ts";
 import { observeRequests } from "./http/request-log.ts";
 import type { Logger } from "./observability/log.ts";
 import type { ServiceMetrics } from "./observability/metrics.ts";
@@ -72,17 +73,7 @@ export function createApp(deps: AppDeps) {
   for (const [name, scheme] of Object.entries(API_KEY_SCHEMES)) {
     app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
   }
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "fashion-image-processor",
-      version: deps.version,
-      description:
-        "Visual similarity for fashion catalogues: ResNet50 embeddings of product photos in a USearch index. " +
-        "Writes run as background tasks (202 + Location: /tasks/{task_id}). Every error is " +
-        '{"error": {"code", "message", "details"?}} with a 4xx/5xx status.',
-    },
-  });
+  mountOpenApiDocument(app, deps.version);
   mountDocsPage(app, "/openapi.json");
   return app;
 }

@@ -169,11 +169,11 @@ export const BAD_REQUESTS: BadRequest[] = [
     status: 400,
     error: invalidField("score_threshold", numberFrom(0, 1)),
   })),
-  {
-    path: "/similar-products/1?exclude_self=maybe",
+  ...["maybe", "", "2", "y", "truee"].map((value) => ({
+    path: `/similar-products/1?exclude_self=${value}`,
     status: 400,
-    error: invalidField("exclude_self", 'Invalid option: expected one of "0"|"1"|"true"|"false"'),
-  },
+    error: invalidField("exclude_self", "must be true or false (also 1/0, yes/no)"),
+  })),
 
   // Upload: the photo must be the multipart field `image`.
   ...[

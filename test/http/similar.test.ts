@@ -143,7 +143,7 @@ describe.skipIf(!MODEL_PATH)("similar-product search", () => {
       expect(await similar(`/similar-products/${id}?top_n=1`)).toEqual(all.slice(0, 1));
     });
 
-    test("exclude_self=true (or 1) leaves the product out and still answers top_n others", async () => {
+    test("exclude_self=true (or 1, yes, True) leaves the product out and still answers top_n others", async () => {
       const id = ids[1]!;
       const all = await similar(`/similar-products/${id}?top_n=${PHOTO_COUNT}`);
       expect(await similar(`/similar-products/${id}?top_n=3&exclude_self=true`)).toEqual(all.slice(1, 4));
@@ -151,6 +151,13 @@ describe.skipIf(!MODEL_PATH)("similar-product search", () => {
       expect(await similar(`/similar-products/${id}?top_n=${PHOTO_COUNT}&exclude_self=true`)).toEqual(all.slice(1));
       expect(await similar(`/similar-products/${id}?top_n=3&exclude_self=false`)).toEqual(all.slice(0, 3));
       expect(await similar(`/similar-products/${id}?top_n=3&exclude_self=0`)).toEqual(all.slice(0, 3));
+      // What people type and other languages' clients send (Python's str(True) is "True").
+      for (const yes of ["True", "TRUE", "yes", "Yes"]) {
+        expect(await similar(`/similar-products/${id}?top_n=3&exclude_self=${yes}`)).toEqual(all.slice(1, 4));
+      }
+      for (const no of ["False", "no", "NO"]) {
+        expect(await similar(`/similar-products/${id}?top_n=3&exclude_self=${no}`)).toEqual(all.slice(0, 3));
+      }
     });
 
     test("score_threshold leaves out lower scores: 0 keeps all, 0.999 only the identical photo", async () => {
