@@ -230,7 +230,7 @@ describe("GET /openapi.json", () => {
   });
 
   test("declares a relative server, so generated clients call the host the document came from", async () => {
-    const doc = (await openapiDoc()) as OpenApiDoc & { servers: { url: string }[] };
+    const doc = (await openapiDoc()) as OpenApiDoc & { servers: unknown };
     expect(doc.servers).toEqual([{ url: "/", description: expect.any(String) }]);
   });
 
