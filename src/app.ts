@@ -20,6 +20,7 @@ import { createProductsRouter } from "./routes/products/products.router.ts";
 import { createSimilarRouter } from "./routes/similar/similar.router.ts";
 import { createTasksRouter } from "./routes/tasks/tasks.router.ts";
 import type { ServiceSlot } from "./services.ts";
+import { mountSearchPage } from "./web/mount-search-page.ts";
 
 export interface AppDeps {
   services: ServiceSlot;
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps) {
   }
   mountOpenApiDocument(app, deps.version);
   mountDocsPage(app, "/openapi.json");
+  mountSearchPage(app);
   return app;
 }
 

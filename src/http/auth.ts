@@ -5,6 +5,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { getConnInfo } from "hono/bun";
 import type { AccessConfig } from "../config.ts";
 import { AppError } from "../errors.ts";
+import { isSearchPagePath } from "../web/mount-search-page.ts";
 
 const METRICS_PATH = "/metrics";
 const UNSAFE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -39,9 +40,13 @@ export function isWrite(method: string, path: string): boolean {
   return UNSAFE_METHODS.has(method) && !SEARCHES_BY_POST.has(path);
 }
 
-/** Probes, the API's own description and (unless METRICS_REQUIRE_KEY) the metrics need nothing, whatever the mode. */
+/**
+ * Probes, the API's own description, the search page (which asks for a key itself) and (unless METRICS_REQUIRE_KEY)
+ * the metrics need nothing, whatever the mode.
+ */
 function isOpen(path: string, access: AccessConfig): boolean {
   if (path === METRICS_PATH) return !access.metricsRequireKey;
+  if (isSearchPagePath(path)) return true;
   return path === "/health" || path === "/ready" || path === "/openapi.json" || path === "/docs" || path.startsWith("/docs/");
 }
 
