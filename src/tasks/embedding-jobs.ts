@@ -122,10 +122,16 @@ export class EmbeddingJobs {
     return this.#runner.submit(task, async (context) => {
       let page = options.startPage;
       let listing = this.#catalog.listPage(page, context.signal);
+      let listed = 0;
       for (;;) {
         const current = await listing;
         if (current.productIds.length === 0) break;
-        context.addToTotal(current.productIds.length);
+        listed += current.productIds.length;
+        // The catalogue says its size (a folder's count, an API's meta.total): from page 1 that is the total from the
+        // start, so progress never goes backwards; it grows only if the catalogue grew meanwhile. From a later page,
+        // the products before it are not part of the walk, so the total is what was listed so far.
+        const expected = options.startPage === 1 ? current.total : 0;
+        context.addToTotal(Math.max(expected, listed) - context.task.progress.total);
         // List the next page while this one is embedded.
         const hasNext = current.page < current.lastPage;
         if (hasNext) {
