@@ -65,8 +65,9 @@ function describeFailure(command: Command, error: unknown): string {
   const what = command.name === "serve" ? "failed to start" : `${command.name} failed`;
   const native = nativeLibraryError(error);
   if (native) return `${what}: ${native.message}`;
-  // An index made by another pipeline, or a damaged one: the message names the files.
-  if (error instanceof Error && error.name === "StoreError") return `${what}: ${error.message}`;
+  // An index made by another pipeline, or a damaged one: the message names the files. A StartupError (a missing
+  // folder or model, a taken port) names the setting.
+  if (error instanceof Error && (error.name === "StoreError" || error.name === "StartupError")) return `${what}: ${error.message}`;
   return `${what}: ${(error as Error)?.stack ?? error}`;
 }
 

@@ -10,6 +10,7 @@ import { logTasks } from "../observability/task-log.ts";
 import { describeAccess } from "../http/auth.ts";
 import { describeModelPath, withBinaryDefaults } from "../runtime/standalone.ts";
 import { createServices, type Services, ServiceSlot } from "../services.ts";
+import { checkStartable, describeListenFailure } from "./startup-checks.ts";
 
 const SHUTDOWN_GRACE_MS = 20_000;
 
@@ -32,15 +33,21 @@ export async function serve(env: Record<string, string | undefined>): Promise<nu
     access: requested.access,
     corsOrigins: requested.corsOrigins,
   });
-  const server = Bun.serve({
-    hostname: requested.host,
-    port: requested.port,
-    fetch: app.fetch,
-    // Uploads are limited by the app, with a JSON 413 that names the limit; past this far larger guard Bun itself
-    // answers a bare 413 without reading the body.
-    maxRequestBodySize: Math.max(4 * requested.maxUploadBytes, 64 * 1024 * 1024),
-    idleTimeout: 120,
-  });
+  await checkStartable(requested);
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = Bun.serve({
+      hostname: requested.host,
+      port: requested.port,
+      fetch: app.fetch,
+      // Uploads are limited by the app, with a JSON 413 that names the limit; past this far larger guard Bun itself
+      // answers a bare 413 without reading the body.
+      maxRequestBodySize: Math.max(4 * requested.maxUploadBytes, 64 * 1024 * 1024),
+      idleTimeout: 120,
+    });
+  } catch (error) {
+    throw describeListenFailure(error, requested.host, requested.port);
+  }
   // With PORT=0 the port is known only now, and image URLs in folder mode name it.
   const config = requested.port === 0 ? parseConfig({ ...environment, PORT: String(server.port) }) : requested;
   log(`listening on http://${server.hostname}:${server.port} (catalogue: ${describeCatalog(config)})`);
