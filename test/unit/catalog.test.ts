@@ -325,6 +325,12 @@ describe("FolderCatalog", () => {
     expect(await catalog.listPage(3)).toEqual({ productIds: [], page: 3, lastPage: 2, total: 4 });
   });
 
+  test("names the files it skips (not hidden ones, not folders), for the index command's summary", async () => {
+    expect(await new FolderCatalog({ dir }).skippedFiles()).toEqual(
+      ["notes.txt", "007.jpg", "0.jpg", "abc.jpg", "5.gif", "4.jpg.tmp", "1.5.jpg", "8.Jpg"].sort(),
+    );
+  });
+
   test("sees photos added after it was created", async () => {
     const own = await mkdtemp(join(tmpdir(), "folder-catalog-"));
     try {
