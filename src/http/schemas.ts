@@ -128,7 +128,11 @@ export const TaskSchema = z
       .nullable()
       .openapi({ description: "The batch's ids. In GET /tasks, the first 100 only; GET /tasks/{task_id} has them all." }),
     progress: z.object({
-      total: z.number().int().openapi({ description: "Products to process; grows as a catalogue walk lists pages." }),
+      total: z.number().int().openapi({
+        description:
+          "Products to process. A catalogue walk from page 1 knows the catalogue's size from its first page; from a " +
+          "later page it grows as pages are listed.",
+      }),
       done: z.number().int(),
       failed: z.number().int(),
     }),

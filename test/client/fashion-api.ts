@@ -474,7 +474,7 @@ export interface components {
             /** @description The batch's ids. In GET /tasks, the first 100 only; GET /tasks/{task_id} has them all. */
             product_ids: number[] | null;
             progress: {
-                /** @description Products to process; grows as a catalogue walk lists pages. */
+                /** @description Products to process. A catalogue walk from page 1 knows the catalogue's size from its first page; from a later page it grows as pages are listed. */
                 total: number;
                 done: number;
                 failed: number;
