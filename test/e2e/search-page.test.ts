@@ -28,7 +28,14 @@ interface PageElement {
 declare const document: {
   querySelector(selector: string): PageElement | null;
   querySelectorAll(selector: string): ArrayLike<PageElement>;
+  dispatchEvent(event: unknown): boolean;
 };
+declare class DataTransfer {
+  items: { add(file: unknown): void };
+}
+declare class ClipboardEvent {
+  constructor(type: string, init: { clipboardData: DataTransfer; bubbles: boolean; cancelable: boolean });
+}
 
 const HAVE_CHROMIUM = haveChromium("the search page in a browser");
 const HAVE_MODEL = requireModel("the search page in a browser");
@@ -185,6 +192,30 @@ describe.if(HAVE_CHROMIUM && HAVE_MODEL)("the search page, in Chromium, against 
     const message = page.getByRole("alert");
     await message.waitFor();
     expect(await message.textContent()).toBe(direct.body.error.message);
+  });
+
+  test("a photo dropped on the page, or pasted, is searched with like a picked one", async () => {
+    const dropped = photos.ids[5]!;
+    const pasted = photos.ids[9]!;
+    const transferOf = async (id: number) =>
+      page.evaluateHandle(
+        ([bytes, name]) => {
+          const transfer = new DataTransfer();
+          transfer.items.add(new File([new Uint8Array(bytes)], name, { type: "image/jpeg" }));
+          return transfer;
+        },
+        [[...(await photos.bytes(id))], `${id}.jpg`] as const,
+      );
+    await page.goto(`${service.url}/`);
+    await page.dispatchEvent("#drop-zone", "drop", { dataTransfer: await transferOf(dropped) });
+    await waitForFirstResult(page, dropped);
+
+    const clipboard = await transferOf(pasted);
+    await page.evaluate(
+      (clipboardData) => document.dispatchEvent(new ClipboardEvent("paste", { clipboardData, bubbles: true, cancelable: true })),
+      clipboard,
+    );
+    await waitForFirstResult(page, pasted);
   });
 
   test("fits a 390-px phone: no sideways scrolling, the camera button offered, every control labelled", async () => {
