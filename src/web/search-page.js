@@ -191,8 +191,8 @@ async function showView(view) {
   const request = ++shownRequest;
   showMessage("");
   const preview = $("query-preview");
-  preview.hidden = view.kind !== "upload";
-  if (view.kind === "upload") {
+  preview.hidden = view.kind !== "upload" || !view.preview;
+  if (!preview.hidden) {
     preview.src = view.preview;
     preview.alt = `Your photo${view.name ? `, ${view.name}` : ""}`;
   }

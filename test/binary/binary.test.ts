@@ -284,6 +284,18 @@ describe.skipIf(!HAS_BINARY)("the compiled binary, copied alone into a temp dir"
       const { similar_products } = (await answer.json()) as { similar_products: SimilarProduct[] };
       expect(similar_products).toHaveLength(3);
       expect(similar_products[0]).toMatchObject({ id: probe.id, similarity_score: 1 });
+
+      // The search page and its files come from inside the binary (the checkout is out of reach here).
+      for (const [path, type, marker] of [
+        ["/", "text/html; charset=UTF-8", "/web/search-page.js"],
+        ["/web/search-page.js", "text/javascript; charset=utf-8", "/similar-products/upload"],
+        ["/web/search-page.css", "text/css; charset=utf-8", ".grid"],
+        ["/favicon.svg", "image/svg+xml", "<svg"],
+      ] as const) {
+        const response = await fetch(`${service.url}${path}`);
+        expect({ path, status: response.status, type: response.headers.get("Content-Type") }).toEqual({ path, status: 200, type });
+        expect(await response.text()).toContain(marker);
+      }
     });
 
     test("INFERENCE_BACKEND=wasm: the embedded WASM engine answers /ready and embeds an upload", async () => {
