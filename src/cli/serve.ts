@@ -3,6 +3,7 @@
 import packageJson from "../../package.json" with { type: "json" };
 import { createApp } from "../app.ts";
 import { type Config, parseConfig } from "../config.ts";
+import { startHttpServer } from "../http/http-server.ts";
 import { describeModelPath, withBinaryDefaults } from "../runtime/standalone.ts";
 import { createServices, type Services, ServiceSlot } from "../services.ts";
 
@@ -20,14 +21,9 @@ export async function serve(env: Record<string, string | undefined>): Promise<nu
     version: packageJson.version,
     isShuttingDown: () => shuttingDown,
   });
-  const server = Bun.serve({
+  const server = startHttpServer(app, {
     hostname: requested.host,
     port: requested.port,
-    fetch: app.fetch,
-    // Uploads are limited by the app, with a JSON 413 that names the limit; past this far larger guard Bun itself
-    // answers a bare 413 without reading the body.
-    maxRequestBodySize: Math.max(4 * requested.maxUploadBytes, 64 * 1024 * 1024),
-    idleTimeout: 120,
   });
   // With PORT=0 the port is known only now, and image URLs in folder mode name it.
   const config = requested.port === 0 ? parseConfig({ ...environment, PORT: String(server.port) }) : requested;
