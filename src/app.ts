@@ -2,7 +2,8 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { AppError } from "./errors.ts";
 import { mountDocsPage } from "./http/docs-page.ts";
-import { handleError, handleNotFound, validationHook } from "./http/error-handling.ts";
+import { AllowedMethods, answerUnmatched, refuseWrongMethod } from "./http/allowed-methods.ts";
+import { handleError, validationHook } from "./http/error-handling.ts";
 import { createEmbeddingsRouter } from "./routes/embeddings/embeddings.router.ts";
 import { createHealthRouter } from "./routes/health/health.router.ts";
 import { createProductsRouter } from "./routes/products/products.router.ts";
@@ -20,8 +21,10 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono({ strict: false, defaultHook: validationHook });
+  const allowedMethods = new AllowedMethods(app);
   app.onError(handleError);
-  app.notFound(handleNotFound);
+  app.notFound(answerUnmatched(allowedMethods));
+  app.use(refuseWrongMethod(allowedMethods));
 
   app.use(async function refuseWhileShuttingDown(c, next) {
     // Liveness stays truthful while in-flight work finishes.
