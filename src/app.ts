@@ -27,11 +27,11 @@ export function createApp(deps: AppDeps) {
   app.use(refuseWrongMethod(allowedMethods));
 
   app.use(async function refuseWhileShuttingDown(c, next) {
-    // Liveness stays truthful while in-flight work finishes.
-    if (deps.isShuttingDown?.() && c.req.path !== "/health") {
-      c.header("Connection", "close");
-      throw new AppError("SHUTTING_DOWN", 503, "the service is shutting down");
-    }
+    if (!deps.isShuttingDown?.()) return next();
+    // The port stays open while in-flight work finishes; every answer closes its connection, and liveness stays
+    // truthful.
+    c.header("Connection", "close");
+    if (c.req.path !== "/health") throw new AppError("SHUTTING_DOWN", 503, "the service is shutting down");
     await next();
   });
 

@@ -32,6 +32,8 @@ const envSchema = z
     ),
     MAX_UPLOAD_BYTES: positiveInt(10 * 1024 * 1024),
     MAX_IMAGE_PIXELS: positiveInt(50_000_000),
+    // Leaves time to save within `docker stop`'s default 10 s.
+    SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(8_000),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.CATALOG_API_URL) === Boolean(env.CATALOG_DIR)) {
@@ -59,6 +61,8 @@ export interface Config {
   imageUrlTemplate: string;
   maxUploadBytes: number;
   maxImagePixels: number;
+  /** After SIGTERM: how long running work may take to finish before it is stopped. */
+  shutdownGraceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -93,6 +97,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     imageUrlTemplate: e.IMAGE_URL_TEMPLATE ?? defaultImageUrl,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     maxImagePixels: e.MAX_IMAGE_PIXELS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };
 }
 

@@ -34,7 +34,9 @@ export interface Services {
   tasks: TaskRegistry;
   /** Present in folder mode, where the service serves the catalogue's photos itself. */
   photoFolder: FolderCatalog | null;
-  /** Stops taking work, lets running tasks finish (up to `graceMs`), saves and releases everything. */
+  /** Stops taking work and lets running tasks finish what is in flight (up to `graceMs`); settles when they have. */
+  finishTasks(graceMs: number): Promise<void>;
+  /** The same, then saves and releases everything. */
   close(graceMs: number): Promise<void>;
 }
 
@@ -72,6 +74,7 @@ export async function createServices(config: Config): Promise<Services> {
     similarity: new SimilarityService({ store, embedder, imageUrlTemplate: config.imageUrlTemplate }),
     tasks,
     photoFolder: catalog instanceof FolderCatalog ? catalog : null,
+    finishTasks: (graceMs) => runner.shutdown(graceMs),
     async close(graceMs) {
       await runner.shutdown(graceMs);
       await store.close();

@@ -26,6 +26,8 @@ export interface CatalogFaults {
   cutWithEndMarker?: Set<number>;
   /** Delay every answer, for timeouts and for holding requests in flight. */
   delayMs?: number;
+  /** Hold every answer until this settles, to keep requests in flight exactly as long as a test needs. */
+  hold?: Promise<void>;
 }
 
 export interface CatalogServerOptions {
@@ -89,6 +91,7 @@ export function startCatalogServer(options: CatalogServerOptions): CatalogServer
       maxInFlight = Math.max(maxInFlight, inFlight);
       try {
         if (handle.faults.delayMs) await delay(handle.faults.delayMs, request.signal);
+        if (handle.faults.hold) await handle.faults.hold;
         return await route(request, url);
       } finally {
         inFlight--;

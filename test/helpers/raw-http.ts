@@ -86,3 +86,33 @@ export function chunked(body: Uint8Array, chunkBytes = 1024 * 1024): Uint8Array[
   pieces.push(encoder.encode("0\r\n\r\n"));
   return pieces;
 }
+
+export interface IdleConnection {
+  /** How the server ended the connection: "end" (a clean close) or the socket error (e.g. ECONNRESET). */
+  closed: Promise<string>;
+  destroy(): void;
+}
+
+/** Opens a keep-alive connection, asks GET /health on it once, then leaves it idle. */
+export function idleKeepAliveConnection(port: number): Promise<IdleConnection> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1");
+    let received = Buffer.alloc(0);
+    let answered = false;
+    let announceClosed: (how: string) => void = () => {};
+    const closed = new Promise<string>((done) => (announceClosed = done));
+    socket.on("data", (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (!answered && parseAnswer(received, false)?.status === 200) {
+        answered = true;
+        resolve({ closed, destroy: () => socket.destroy() });
+      }
+    });
+    socket.on("end", () => announceClosed("end"));
+    socket.on("error", (error) => {
+      announceClosed((error as NodeJS.ErrnoException).code ?? error.message);
+      if (!answered) reject(error);
+    });
+    socket.write("GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n");
+  });
+}

@@ -67,6 +67,7 @@ const SERVICE_VARIABLES = [
   "IMAGE_URL_TEMPLATE",
   "MAX_UPLOAD_BYTES",
   "MAX_IMAGE_PIXELS",
+  "SHUTDOWN_GRACE_MS",
 ];
 
 const LISTENING = /listening on (http:\/\/[^\s/]+:(\d+))/;

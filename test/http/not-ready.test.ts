@@ -157,7 +157,11 @@ describe("an app that is shutting down", () => {
 
   test("GET /health still answers 200: the process is alive while in-flight work finishes", async () => {
     const response = await call(app, "/health");
-    expect([response.status, await response.json()]).toEqual([200, { status: "ok" }]);
+    expect([response.status, response.headers.get("Connection"), await response.json()]).toEqual([
+      200,
+      "close",
+      { status: "ok" },
+    ]);
   });
 
   test.each(["/ready", "/openapi.json", "/embeddings/count"])(

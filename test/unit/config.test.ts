@@ -16,6 +16,7 @@ describe("parseConfig", () => {
       imageUrlTemplate: "https://shop.example/api/products/{id}/image",
       maxUploadBytes: 10 * 1024 * 1024,
       maxImagePixels: 50_000_000,
+      shutdownGraceMs: 8000,
     });
   });
 
@@ -35,7 +36,9 @@ describe("parseConfig", () => {
       INFERENCE_BACKEND: "wasm",
       INFERENCE_THREADS: "4",
       IMAGE_URL_TEMPLATE: "https://cdn.example/p/{id}.jpg",
+      SHUTDOWN_GRACE_MS: "2500",
     });
+    expect(config.shutdownGraceMs).toBe(2500);
     expect(config.catalog).toEqual({ kind: "api", baseUrl: "https://shop.example/api", token: "secret" });
     expect(config.inference).toEqual({ backend: "wasm", threads: 4, batchSize: 16 });
     expect(imageUrlFor(config.imageUrlTemplate, 20)).toBe("https://cdn.example/p/20.jpg");
@@ -50,6 +53,7 @@ describe("parseConfig", () => {
     [{ ...api, CATALOG_DIR: "/photos" }, /^invalid configuration: CATALOG_API_URL: set exactly one of/],
     [{ ...api, IMAGE_URL_TEMPLATE: "https://cdn.example/p.jpg" }, /^invalid configuration: IMAGE_URL_TEMPLATE: must contain \{id\}/],
     [{ ...api, MAX_UPLOAD_BYTES: "0" }, /^invalid configuration: MAX_UPLOAD_BYTES: /],
+    [{ ...api, SHUTDOWN_GRACE_MS: "soon" }, /^invalid configuration: SHUTDOWN_GRACE_MS: /],
   ])("a bad environment stops with one line naming the variable (%#)", (env, message) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(message);
