@@ -1,11 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import { createCanvas } from "@napi-rs/canvas";
+import { createCanvas, loadImage } from "@napi-rs/canvas";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { jpegScansAreComplete } from "../../src/inference/jpeg-scan.ts";
 import { FASHION_DIR } from "../helpers/catalog-server.ts";
 import { requireFashionPhotos } from "../helpers/environment.ts";
+import { isComplete } from "../../src/inference/image-decoder.ts";
 import { truncatedWithEndMarker } from "../helpers/images.ts";
+import { toProgressive } from "../helpers/progressive-jpeg.ts";
 
 /** A JPEG of random pixels: its scan data is most of the file, so a cut lands in it. */
 function noisyJpeg(width: number, height: number): Uint8Array {
@@ -25,7 +27,7 @@ describe("jpegScansAreComplete", () => {
   test.each([
     [64, 48],
     [1200, 1600],
-  ])("a whole %ix%i JPEG is complete; cut at 60%% with an end marker appended, it is not", (width, height) => {
+  ])("a whole %ix%i JPEG is complete; cut to 60 per cent with an end marker appended, it is not", (width, height) => {
     const jpeg = noisyJpeg(width, height);
     expect(jpegScansAreComplete(jpeg)).toBe(true);
     expect(jpegScansAreComplete(truncatedWithEndMarker(jpeg))).toBe(false);
@@ -42,6 +44,25 @@ describe("jpegScansAreComplete", () => {
       expect(jpegScansAreComplete(truncatedWithEndMarker(jpeg))).toBe(false);
     },
   );
+
+  test("a progressive JPEG: whole it is complete; cut at 60% with an end marker appended, it is not", async () => {
+    const baseline = noisyJpeg(100, 75);
+    const progressive = toProgressive(baseline);
+    const pixels = async (jpeg: Uint8Array) => {
+      const image = await loadImage(Buffer.from(jpeg));
+      const context = createCanvas(image.width, image.height).getContext("2d");
+      context.drawImage(image, 0, 0);
+      return context.getImageData(0, 0, image.width, image.height).data;
+    };
+    // Really progressive (SOF2), and the same picture as the baseline file it was made from.
+    expect(progressive.some((byte, i) => byte === 0xff && progressive[i + 1] === 0xc2)).toBe(true);
+    expect(await pixels(progressive)).toEqual(await pixels(baseline));
+
+    expect(jpegScansAreComplete(progressive)).toBe(true);
+    const cut = truncatedWithEndMarker(progressive);
+    expect(jpegScansAreComplete(cut)).toBe(false);
+    expect(isComplete(cut, "jpeg")).toBe(false);
+  });
 
   test("a file with no scan before its end marker is not complete", () => {
     const jpeg = noisyJpeg(16, 16);
