@@ -6,6 +6,7 @@
 // Baseline and extended JPEGs are walked in full. Progressive JPEGs are walked through their DC scans and first AC
 // passes, which give every block its picture; AC refinement passes (extra precision bits) are not walked, so a file
 // cut inside one still passes: it decodes to a slightly less precise photo, never a blank region.
+import { BitReader, buildTable, type HuffmanTable, ScanEnded } from "./jpeg-huffman.ts";
 
 const MARKER_SOF0 = 0xc0; // baseline
 const MARKER_SOF1 = 0xc1; // extended, Huffman
@@ -14,18 +15,6 @@ const MARKER_DHT = 0xc4;
 const MARKER_EOI = 0xd9;
 const MARKER_SOS = 0xda;
 const MARKER_DRI = 0xdd;
-
-/** Codes up to this many bits are decoded by one table lookup. */
-const LOOKUP_BITS = 9;
-
-interface HuffmanTable {
-  /** Indexed by the next LOOKUP_BITS bits: (code length << 8) | symbol, or 0 for a longer code. */
-  lookup: Uint16Array;
-  /** Per code length 1..16: the largest code of that length (-1 if none), and where its symbols start. */
-  maxCode: Int32Array;
-  valueOffset: Int32Array;
-  values: Uint8Array;
-}
 
 interface FrameComponent {
   id: number;
@@ -41,9 +30,6 @@ interface Frame {
   maxH: number;
   maxV: number;
 }
-
-/** The image data ran out (or stopped making sense) before the last block. */
-class ScanEnded extends Error {}
 
 /**
  * True when every scan the check understands decodes to its last block before the data ends. Files it cannot judge
@@ -121,129 +107,6 @@ function readHuffmanTables(segment: Uint8Array, dc: (HuffmanTable | undefined)[]
     const values = segment.slice(p + 17, p + 17 + total);
     (tableClass === 0 ? dc : ac)[id] = buildTable(counts, values);
     p += 17 + total;
-  }
-}
-
-function buildTable(counts: Uint8Array, values: Uint8Array): HuffmanTable {
-  const lookup = new Uint16Array(1 << LOOKUP_BITS);
-  const maxCode = new Int32Array(17).fill(-1);
-  const valueOffset = new Int32Array(17);
-  let code = 0;
-  let k = 0;
-  for (let length = 1; length <= 16; length++) {
-    const n = counts[length - 1]!;
-    valueOffset[length] = k - code;
-    for (let j = 0; j < n; j++, code++, k++) {
-      if (length <= LOOKUP_BITS) {
-        const shift = LOOKUP_BITS - length;
-        for (let fill = 0; fill < 1 << shift; fill++) lookup[(code << shift) | fill] = (length << 8) | values[k]!;
-      }
-    }
-    if (n > 0) maxCode[length] = code - 1;
-    code <<= 1;
-  }
-  return { lookup, maxCode, valueOffset, values };
-}
-
-/** Reads the entropy-coded bits of one scan; running past its end (a marker) throws ScanEnded. */
-class BitReader {
-  position: number;
-  #bits = 0;
-  #count = 0;
-  /** Made-up 1-bits at the bottom of the buffer once a marker is reached: consuming one means the data ran out. */
-  #padding = 0;
-  #atMarker = false;
-
-  constructor(
-    private readonly bytes: Uint8Array,
-    start: number,
-  ) {
-    this.position = start;
-  }
-
-  #fill(): void {
-    while (this.#count <= 24) {
-      let byte = 0xff;
-      if (this.#atMarker || this.position >= this.bytes.length) {
-        this.#padding += 8;
-      } else if (this.bytes[this.position] === 0xff) {
-        const next = this.bytes[this.position + 1];
-        if (next === 0x00) {
-          this.position += 2;
-        } else {
-          this.#atMarker = true;
-          this.#padding += 8;
-        }
-      } else {
-        byte = this.bytes[this.position++]!;
-      }
-      this.#bits = ((this.#bits << 8) | byte) >>> 0;
-      this.#count += 8;
-    }
-  }
-
-  #consume(n: number): void {
-    this.#count -= n;
-    this.#bits &= (1 << this.#count) - 1;
-    if (this.#count < this.#padding) throw new ScanEnded();
-  }
-
-  skip(n: number): void {
-    if (n === 0) return;
-    this.#fill();
-    this.#consume(n);
-  }
-
-  read(n: number): number {
-    if (n === 0) return 0;
-    this.#fill();
-    const value = (this.#bits >>> (this.#count - n)) & ((1 << n) - 1);
-    this.#consume(n);
-    return value;
-  }
-
-  decode(table: HuffmanTable): number {
-    this.#fill();
-    const entry = table.lookup[(this.#bits >>> (this.#count - LOOKUP_BITS)) & ((1 << LOOKUP_BITS) - 1)]!;
-    if (entry !== 0) {
-      this.#consume(entry >> 8);
-      return entry & 0xff;
-    }
-    for (let length = LOOKUP_BITS + 1; length <= 16; length++) {
-      const code = (this.#bits >>> (this.#count - length)) & ((1 << length) - 1);
-      if (code <= table.maxCode[length]!) {
-        this.#consume(length);
-        return table.values[table.valueOffset[length]! + code]!;
-      }
-    }
-    throw new ScanEnded(); // no such code: the data is damaged
-  }
-
-  /** At a restart interval: drop the padding bits, and the RSTn marker must come next. */
-  restart(): void {
-    this.#skipToMarker();
-    const marker = this.bytes[this.position + 1];
-    if (marker === undefined || marker < 0xd0 || marker > 0xd7) throw new ScanEnded();
-    this.position += 2;
-    this.#bits = 0;
-    this.#count = 0;
-    this.#padding = 0;
-    this.#atMarker = false;
-  }
-
-  /** The position of the marker that ends the scan's data. */
-  end(): number {
-    this.#skipToMarker();
-    return this.position;
-  }
-
-  /** Moves to the next marker (past fill bytes), leaving any bytes before it unread. */
-  #skipToMarker(): void {
-    const { bytes } = this;
-    let p = this.position;
-    while (p + 1 < bytes.length && !(bytes[p] === 0xff && bytes[p + 1] !== 0x00)) p++;
-    while (p + 2 < bytes.length && bytes[p + 1] === 0xff) p++;
-    this.position = p + 1 < bytes.length ? p : bytes.length;
   }
 }
 
