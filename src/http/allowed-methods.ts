@@ -48,8 +48,10 @@ export class AllowedMethods {
   #compile(): PathPattern[] {
     if (this.#patterns) return this.#patterns;
     const byPath = new Map<string, Set<string>>();
-    // Middleware is registered with the method ALL; only handlers say what a path serves.
-    for (const route of this.#routes.routes.filter((r) => r.method !== "ALL")) {
+    // Middleware is registered with the method ALL, and a catch-all ("*") names no path: only handlers of real
+    // paths say what a path serves.
+    const servesPaths = (route: RegisteredRoute) => route.method !== "ALL" && route.path !== "*" && route.path !== "/*";
+    for (const route of this.#routes.routes.filter(servesPaths)) {
       byPath.set(route.path, (byPath.get(route.path) ?? new Set()).add(route.method));
     }
     this.#patterns = [...byPath].map(([path, methods]) => {
