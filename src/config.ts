@@ -57,6 +57,8 @@ const envSchema = z
     ALLOW_ANONYMOUS_WRITES: flag,
     METRICS_REQUIRE_KEY: flag,
     CORS_ORIGINS: z.preprocess(emptyAsUnset, z.string().optional()),
+    // Leaves time to save within `docker stop`'s default 10 s.
+    SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(8_000),
   })
   .superRefine((env, ctx) => {
     const problem = (variable: string, message: string) => ctx.addIssue({ code: "custom", path: [variable], message });
@@ -112,6 +114,8 @@ export interface Config {
   access: AccessConfig;
   /** Origins allowed to call from a browser (CORS); empty: no CORS headers at all. */
   corsOrigins: string[];
+  /** After SIGTERM: how long running work may take to finish before it is stopped. */
+  shutdownGraceMs: number;
 }
 
 /** Who may do what (see src/http/auth.ts). No keys: writes only from loopback, unless anonymous writes are allowed. */
@@ -170,6 +174,7 @@ export function parseConfig(
       metricsRequireKey: e.METRICS_REQUIRE_KEY,
     },
     corsOrigins: commaList(e.CORS_ORIGINS),
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };
 }
 

@@ -43,6 +43,9 @@ export interface Services {
   /** Work waiting at each ingestion stage, read when metrics are scraped. */
   queueDepths(): QueueDepths;
   /** Stops taking work, lets running tasks finish (up to `graceMs`), saves and releases everything. */
+  /** Stops taking work and lets running tasks finish what is in flight (up to `graceMs`); settles when they have. */
+  finishTasks(graceMs: number): Promise<void>;
+  /** The same, then saves and releases everything. */
   close(graceMs: number): Promise<void>;
 }
 
@@ -104,6 +107,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
       catalogRequests: catalog instanceof HttpCatalog ? catalog.requestsWaiting : 0,
       ...embedder.queueDepths,
     }),
+    finishTasks: (graceMs) => runner.shutdown(graceMs),
     async close(graceMs) {
       await runner.shutdown(graceMs);
       await store.close();

@@ -96,7 +96,7 @@ export class EmbeddingJobs {
     const task = this.#registry.create("migrate_index", { productIds: pending });
     return this.#runner.submit(task, async (context) => {
       await this.#ingest(pending, sequence, this.#pipelineWidth, context);
-      if (context.signal.aborted) return { message: "interrupted by a shutdown; resumes at the next start" };
+      if (context.stopping.aborted) return { message: "interrupted by a shutdown; resumes at the next start" };
       await migration.finish();
       return { message: `re-embedded the products of the index made by ${migration.from}` };
     });
@@ -133,7 +133,7 @@ export class EmbeddingJobs {
           listing.catch(() => {}); // handled when awaited; not an unhandled rejection meanwhile
         }
         await this.#ingest(current.productIds, sequence, options.batchSize, context);
-        if (!hasNext) break;
+        if (!hasNext || context.stopping.aborted) break;
       }
       return { message: `walked the catalogue from page ${options.startPage} to page ${page}` };
     });
@@ -143,8 +143,8 @@ export class EmbeddingJobs {
     const pipeline = new PQueue({ concurrency: width });
     for (const productId of productIds) {
       void pipeline.add(async () => {
-        if (context.signal.aborted) {
-          context.itemFailed(productId, context.signal.reason);
+        if (context.stopping.aborted) {
+          context.itemFailed(productId, context.stopping.reason);
           return;
         }
         try {

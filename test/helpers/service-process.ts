@@ -74,6 +74,7 @@ const SERVICE_VARIABLES = [
   "ALLOW_ANONYMOUS_WRITES",
   "METRICS_REQUIRE_KEY",
   "CORS_ORIGINS",
+  "SHUTDOWN_GRACE_MS",
 ];
 
 const LISTENING = /listening on (http:\/\/[^\s/]+:(\d+))/;

@@ -21,6 +21,7 @@ describe("parseConfig", () => {
       maxPendingUploads: 16,
       access: { apiKeys: [], authReads: false, allowAnonymousWrites: false, metricsRequireKey: false },
       corsOrigins: [],
+      shutdownGraceMs: 8000,
     });
   });
 
@@ -40,7 +41,9 @@ describe("parseConfig", () => {
       INFERENCE_BACKEND: "wasm",
       INFERENCE_THREADS: "4",
       IMAGE_URL_TEMPLATE: "https://cdn.example/p/{id}.jpg",
+      SHUTDOWN_GRACE_MS: "2500",
     });
+    expect(config.shutdownGraceMs).toBe(2500);
     expect(config.catalog).toEqual({ kind: "api", baseUrl: "https://shop.example/api", token: "secret" });
     expect(config.inference).toEqual({ backend: "wasm", threads: 4, batchSize: 16 });
     expect(imageUrlFor(config.imageUrlTemplate, 20)).toBe("https://cdn.example/p/20.jpg");
@@ -58,6 +61,7 @@ describe("parseConfig", () => {
     [{ ...api, LOG_FORMAT: "yaml" }, /^invalid configuration: LOG_FORMAT: .*\(got "yaml"\)$/],
     [{ ...api, MAX_QUEUED_PRODUCTS: "0" }, /^invalid configuration: MAX_QUEUED_PRODUCTS: /],
     [{ ...api, MAX_PENDING_UPLOADS: "many" }, /^invalid configuration: MAX_PENDING_UPLOADS: /],
+    [{ ...api, SHUTDOWN_GRACE_MS: "soon" }, /^invalid configuration: SHUTDOWN_GRACE_MS: /],
   ])("a bad environment stops with one line naming the variable (%#)", (env, message) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(message);

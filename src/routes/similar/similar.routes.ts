@@ -83,6 +83,7 @@ export const similarToUpload = createRoute({
           schema: z.object({
             image: z
               .instanceof(File, { error: "attach the photo as the multipart field `image`" })
+              .refine((file) => file.size > 0, "the photo is empty")
               .openapi({ type: "string", format: "binary", description: "A JPEG, PNG or WebP photo" }),
           }),
         },
@@ -91,10 +92,10 @@ export const similarToUpload = createRoute({
   },
   responses: {
     200: jsonResponse(SimilarProducts, "Similar products, best first"),
-    400: errorResponse("Missing `image` field or invalid parameter"),
     ...readRefusals,
+    400: errorResponse("Missing or empty `image` field, or an invalid parameter"),
     413: errorResponse("The upload is larger than the limit (MAX_UPLOAD_BYTES)"),
-    415: errorResponse("Not a JPEG, PNG or WebP photo"),
+    415: errorResponse("Not a multipart form, or not a JPEG, PNG or WebP photo"),
     422: errorResponse("A broken or truncated photo, or one with more pixels than the limit (MAX_IMAGE_PIXELS)"),
     503: busyResponse,
   },
