@@ -12,6 +12,7 @@ export type ErrorCode =
   | "INVALID_IMAGE"
   | "IMAGE_TOO_LARGE"
   | "CATALOG_UNAVAILABLE"
+  | "OUTBOUND_URL_REFUSED"
   | "NOT_READY"
   | "SHUTTING_DOWN"
   | "INTERNAL";

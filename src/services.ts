@@ -63,6 +63,7 @@ export async function createServices(config: Config): Promise<Services> {
     store,
     runner,
     pipelineWidth: Math.max(config.inference.batchSize, config.catalogHttp.concurrency) * 2,
+    maxCatalogPages: config.catalogMaxPages,
   });
   if (migration) jobs.migrateProducts(migration);
   return {
