@@ -3,6 +3,7 @@
 // flight across every caller. Messages name what was asked for ("product 14's photo"), never a URL or the token.
 import PQueue from "p-queue";
 import { AppError } from "../errors.ts";
+import { isIP } from "node:net";
 import { hostOf, type OutboundPolicy, pinnedUrl } from "./outbound-policy.ts";
 
 export const DEFAULT_BACKOFF_BASE_MS = 200;
@@ -123,7 +124,7 @@ export class CatalogFetcher {
     }
   }
 
-  /** Checks the URL against the policy, then requests it from the address the check looked at. */
+  /** Checks the URL against the policy, then requests it from the addresses the check looked at. */
   async #send(url: URL, redirects: number, request: FetchRequest, signal: AbortSignal): Promise<Response> {
     const decision = await abortable(this.#options.policy.check(url), signal);
     if (!decision.allowed) {
@@ -134,15 +135,20 @@ export class CatalogFetcher {
     if (request.kind === "json") headers.set("Accept", "application/json");
     const { token, homeOrigin } = this.#options;
     if (token && url.origin === homeOrigin) headers.set("Authorization", `Bearer ${token}`);
-    // Plain http is pinned to the checked address, so a second lookup cannot answer differently (DNS rebinding).
-    // https keeps the name for its certificate check: a rebound name then fails TLS, and the metadata services
-    // this guards against speak plain http. Left open: an HTTP(S)_PROXY in the environment resolves names itself.
-    let target = url.href;
-    if (url.protocol === "http:" && hostOf(url) !== decision.address) {
-      target = pinnedUrl(url, decision.address);
-      headers.set("Host", url.host);
+    // Plain http is pinned to the checked addresses, so a second lookup cannot answer differently (DNS rebinding),
+    // trying them in order as a connection would. https keeps the name for its certificate check: a rebound name
+    // then fails TLS, and the metadata services this guards against speak plain http. Left open: an HTTP(S)_PROXY
+    // in the environment resolves names itself.
+    if (url.protocol !== "http:" || isIP(hostOf(url))) return fetch(url.href, { headers, signal, redirect: "manual" });
+    headers.set("Host", url.host);
+    const { addresses } = decision;
+    for (let index = 0; ; index++) {
+      try {
+        return await fetch(pinnedUrl(url, addresses[index]!), { headers, signal, redirect: "manual" });
+      } catch (error) {
+        if (signal.aborted || index === addresses.length - 1) throw error;
+      }
     }
-    return fetch(target, { headers, signal, redirect: "manual" });
   }
 
   #refusal(response: Response, request: FetchRequest): TransientFailure {

@@ -35,7 +35,7 @@ export function isNeverFetched(address: string): boolean {
 }
 
 export type OutboundDecision =
-  | { allowed: true; url: URL; /** The checked address, to connect to. */ address: string }
+  | { allowed: true; url: URL; /** The checked addresses, in the resolver's order: connect to these. */ addresses: string[] }
   | { allowed: false; /** Why, without the URL's path or query (they may carry signatures). */ reason: string };
 
 export interface OutboundPolicyOptions {
@@ -55,7 +55,7 @@ export class OutboundPolicy {
 
   /**
    * Decides on one URL, looking up its host name when it is not an address. A failed lookup rejects, as a failed
-   * connection would. Only the address returned is checked: connect to it (see pinnedUrl), not to the name again.
+   * connection would. Only the addresses returned are checked: connect to them (see pinnedUrl), not to the name.
    */
   async check(url: URL): Promise<OutboundDecision> {
     if (url.protocol !== "http:" && url.protocol !== "https:") {
@@ -67,14 +67,15 @@ export class OutboundPolicy {
     const host = hostOf(url);
     if (isIP(host)) {
       if (isNeverFetched(host)) return { allowed: false, reason: `${host} is ${NEVER_FETCHED_WHAT}` };
-      return { allowed: true, url, address: host };
+      return { allowed: true, url, addresses: [host] };
     }
     const addresses = await this.#resolveHost(host);
     const blocked = addresses.find(isNeverFetched);
     if (blocked) return { allowed: false, reason: `its host name resolves to ${blocked}, ${NEVER_FETCHED_WHAT}` };
-    const [address] = addresses;
-    if (!address) throw Object.assign(new Error("the host name resolves to no address"), { code: "ENOTFOUND" });
-    return { allowed: true, url, address };
+    if (addresses.length === 0) {
+      throw Object.assign(new Error("the host name resolves to no address"), { code: "ENOTFOUND" });
+    }
+    return { allowed: true, url, addresses };
   }
 }
 

@@ -414,8 +414,12 @@ describe("HttpCatalog: where requests may go", () => {
     expect(cdn.requests).toEqual([{ path: "/1.jpg", host: new URL(cdn.origin).host, authorization: null }]);
   });
 
-  test("connects to the address it checked, not to a second lookup of the name (DNS rebinding)", async () => {
-    // Only this test's resolver says `localhost` is 127.0.0.2; the system says 127.0.0.1, where nothing answers.
+  test.each([
+    [["127.0.0.2"]],
+    [["127.0.0.3", "127.0.0.2"]],
+  ])("connects to the addresses it checked (%p), not to a second lookup of the name (DNS rebinding)", async (addresses) => {
+    // Only this test's resolver says where `localhost` is; the system says 127.0.0.1, where nothing answers. Nothing
+    // answers on 127.0.0.3 either: the next address is tried, as a connection would.
     await using api = serveRaw(
       (_request, url) =>
         url.pathname === "/api/products/1" ? Response.json({ data: { id: 1, image_url: "/img/1.jpg" } }) : new Response(photo),
@@ -423,7 +427,7 @@ describe("HttpCatalog: where requests may go", () => {
     );
     const resolveHost: ResolveHost = async (hostname) => {
       if (hostname !== "localhost") throw new Error(`unexpected lookup of ${hostname}`);
-      return ["127.0.0.2"];
+      return addresses;
     };
 
     const catalog = catalogFor({ url: `http://localhost:${api.port}/api` }, { resolveHost, retries: 0 });

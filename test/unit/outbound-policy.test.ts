@@ -66,12 +66,12 @@ describe("OutboundPolicy", () => {
     expect(await policy.check(new URL("http://shop.test/api/products?page=2"))).toEqual({
       allowed: true,
       url: new URL("http://shop.test/api/products?page=2"),
-      address: "203.0.113.10",
+      addresses: ["203.0.113.10", "2001:db8::10"],
     });
     expect(await policy.check(new URL("https://cdn.shop.test/p/1.jpg"))).toEqual({
       allowed: true,
       url: new URL("https://cdn.shop.test/p/1.jpg"),
-      address: "203.0.113.20",
+      addresses: ["203.0.113.20"],
     });
     expect(asked).toEqual(["shop.test", "cdn.shop.test"]);
   });
@@ -128,18 +128,19 @@ describe("OutboundPolicy", () => {
     });
   });
 
-  test("an IP literal is not looked up; a failed lookup rejects (the caller treats it as transient)", async () => {
-    const { resolveHost, asked } = fakeResolver({});
-    const policy = new OutboundPolicy({ allowedOrigins: ["http://127.0.0.1:9000", "http://[::1]:9000", "http://gone.test"], resolveHost });
+  test("an IP literal is not looked up; a failed or empty lookup rejects (the caller treats it as transient)", async () => {
+    const { resolveHost, asked } = fakeResolver({ "empty.test": [] });
+    const policy = new OutboundPolicy({ allowedOrigins: ["http://127.0.0.1:9000", "http://[::1]:9000", "http://gone.test", "http://empty.test"], resolveHost });
 
     expect(await policy.check(new URL("http://127.0.0.1:9000/a"))).toEqual({
       allowed: true,
       url: new URL("http://127.0.0.1:9000/a"),
-      address: "127.0.0.1",
+      addresses: ["127.0.0.1"],
     });
-    expect(await policy.check(new URL("http://[::1]:9000/a"))).toMatchObject({ allowed: true, address: "::1" });
+    expect(await policy.check(new URL("http://[::1]:9000/a"))).toMatchObject({ allowed: true, addresses: ["::1"] });
     expect(asked).toEqual([]);
     await expect(policy.check(new URL("http://gone.test/a"))).rejects.toMatchObject({ code: "ENOTFOUND" });
+    await expect(policy.check(new URL("http://empty.test/a"))).rejects.toMatchObject({ code: "ENOTFOUND" });
   });
 });
 
