@@ -97,13 +97,13 @@ export class EmbeddingJobs {
     return this.#runner.submit(task, async (context) => {
       const { startPage } = options;
       const lastAllowed = startPage + this.#maxCatalogPages - 1;
-      const seenPages = new Set<number | bigint>();
+      const seenPages = new Set<ReturnType<typeof pageFingerprint>>();
       let page = startPage;
       let listing = this.#catalog.listPage(page, context.signal);
       for (;;) {
         const current = await listing;
         if (current.productIds.length === 0) break;
-        const fingerprint = Bun.hash(current.productIds.toSorted((a, b) => a - b).join(","));
+        const fingerprint = pageFingerprint(current.productIds);
         if (seenPages.has(fingerprint)) {
           return {
             message:
@@ -157,4 +157,9 @@ export class EmbeddingJobs {
     }
     await pipeline.onIdle();
   }
+}
+
+/** One number per page, so remembering every page of a huge catalogue stays small; order within a page is ignored. */
+function pageFingerprint(productIds: number[]): number | bigint {
+  return Bun.hash(productIds.toSorted((a, b) => a - b).join(","));
 }
