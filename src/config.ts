@@ -33,7 +33,8 @@ const originList = z.preprocess(
           !url.search &&
           !url.hash;
         if (!isOrigin) {
-          ctx.addIssue({ code: "custom", message: `${JSON.stringify(entry)} is not an http(s) origin (scheme://host[:port], no path)` });
+          const message = `${JSON.stringify(entry)} is not an http(s) origin (scheme://host[:port], no path)`;
+          ctx.addIssue({ code: "custom", message });
           return z.NEVER;
         }
         if (isNeverFetched(hostOf(url))) {

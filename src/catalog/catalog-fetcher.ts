@@ -111,7 +111,8 @@ export class CatalogFetcher {
         const next = location === null ? null : URL.parse(location, url.href);
         if (!next) {
           const problem = location === null ? "without a Location" : "with an unusable Location";
-          throw new AppError("CATALOG_UNAVAILABLE", 502, `the catalogue answered ${response.status} ${problem} for ${request.what}`);
+          const message = `the catalogue answered ${response.status} ${problem} for ${request.what}`;
+          throw new AppError("CATALOG_UNAVAILABLE", 502, message);
         }
         if (redirects === MAX_REDIRECTS) throw refused(request, `more than ${MAX_REDIRECTS} redirects`);
         url = next;

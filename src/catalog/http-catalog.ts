@@ -70,13 +70,18 @@ export class HttpCatalog implements Catalog {
     const url = new URL(`${this.#baseUrl}/products?page=${page}`);
     const what = `page ${page} of the product list`;
     const body = await this.#getJson(pageSchema, { url, kind: "json", what, signal });
-    return { productIds: body.data.map((product) => product.id), lastPage: body.meta.last_page, total: body.meta.total };
+    return {
+      productIds: body.data.map((product) => product.id),
+      lastPage: body.meta.last_page,
+      total: body.meta.total,
+    };
   }
 
   async fetchImage(id: number, signal?: AbortSignal): Promise<Uint8Array> {
     const notFound = () => productNotFoundInCatalog(id);
     const productUrl = new URL(`${this.#baseUrl}/products/${id}`);
-    const product = await this.#getJson(productSchema, { url: productUrl, kind: "json", what: `product ${id}'s record`, notFound, signal });
+    const what = `product ${id}'s record`;
+    const product = await this.#getJson(productSchema, { url: productUrl, kind: "json", what, notFound, signal });
     const imageUrl = product.data.image_url
       ? this.#resolveImageUrl(id, product.data.image_url)
       : new URL(`${productUrl.href}/image`);
@@ -86,7 +91,9 @@ export class HttpCatalog implements Catalog {
   /** Relative image URLs are relative to the API's origin, the way Laravel's `/storage/...` paths are written. */
   #resolveImageUrl(id: number, imageUrl: string): URL {
     const resolved = URL.parse(imageUrl, this.#origin);
-    if (!resolved) throw new AppError("CATALOG_UNAVAILABLE", 502, `product ${id}'s record has an image_url that is not a URL`);
+    if (!resolved) {
+      throw new AppError("CATALOG_UNAVAILABLE", 502, `product ${id}'s record has an image_url that is not a URL`);
+    }
     return resolved;
   }
 

@@ -35,7 +35,7 @@ export function isNeverFetched(address: string): boolean {
 }
 
 export type OutboundDecision =
-  | { allowed: true; url: URL; /** The checked addresses, in the resolver's order: connect to these. */ addresses: string[] }
+  | { allowed: true; url: URL; /** Checked, in the resolver's order: connect to these. */ addresses: string[] }
   | { allowed: false; /** Why, without the URL's path or query (they may carry signatures). */ reason: string };
 
 export interface OutboundPolicyOptions {

@@ -107,8 +107,8 @@ export class EmbeddingJobs {
         if (seenPages.has(fingerprint)) {
           return {
             message:
-              `walked the catalogue from page ${startPage} to page ${page - 1}; page ${page} lists the same products as ` +
-              "an earlier page (does the catalogue ignore ?page=?), so the walk stopped there",
+              `walked the catalogue from page ${startPage} to page ${page - 1}; page ${page} lists the same products ` +
+              "as an earlier page (does the catalogue ignore ?page=?), so the walk stopped there",
           };
         }
         seenPages.add(fingerprint);

@@ -20,6 +20,7 @@ const UNAVAILABLE_ID = 901;
 const FILE_URL_ID = 902;
 const OTHER_ORIGIN_ID = 903;
 const REDIRECT_AWAY_ID = 904;
+const NOT_LISTED = "is neither the catalogue's origin nor in CATALOG_IMAGE_ORIGINS";
 
 function startLyingCatalogue() {
   let mode: ListMode = "honest";
@@ -38,7 +39,9 @@ function startLyingCatalogue() {
       if (record) return Response.json({ data: { id: Number(record[1]), image_url: imageUrlOf(Number(record[1])) } });
       if (url.pathname === `/api/products/${UNAVAILABLE_ID}/image`) return new Response("busy", { status: 503 });
       // Loopback as well, so that even a service that followed it would reach nothing.
-      if (url.pathname === "/away") return new Response(null, { status: 307, headers: { Location: "http://127.0.0.2:1/photo.jpg" } });
+      if (url.pathname === "/away") {
+        return new Response(null, { status: 307, headers: { Location: "http://127.0.0.2:1/photo.jpg" } });
+      }
       const photo = /^\/api\/products\/(\d+)\/image$/.exec(url.pathname);
       if (photo) return new Response(makePhoto(Number(photo[1])), { headers: { "Content-Type": "image/jpeg" } });
       return new Response("not found", { status: 404 });
@@ -181,12 +184,12 @@ describe.skipIf(!MODEL_PATH)("the catalogue walk", () => {
       {
         product_id: OTHER_ORIGIN_ID,
         code: "OUTBOUND_URL_REFUSED",
-        message: `refused to fetch product ${OTHER_ORIGIN_ID}'s photo: http://127.0.0.1:1 is neither the catalogue's origin nor in CATALOG_IMAGE_ORIGINS`,
+        message: `refused to fetch product ${OTHER_ORIGIN_ID}'s photo: http://127.0.0.1:1 ${NOT_LISTED}`,
       },
       {
         product_id: REDIRECT_AWAY_ID,
         code: "OUTBOUND_URL_REFUSED",
-        message: `refused to fetch product ${REDIRECT_AWAY_ID}'s photo (after 1 redirect): http://127.0.0.2:1 is neither the catalogue's origin nor in CATALOG_IMAGE_ORIGINS`,
+        message: `refused to fetch product ${REDIRECT_AWAY_ID}'s photo (after 1 redirect): http://127.0.0.2:1 ${NOT_LISTED}`,
       },
     ]);
     expect(JSON.stringify(task)).not.toContain(catalogue.host);

@@ -60,7 +60,10 @@ describe("OutboundPolicy", () => {
   const allowedOrigins = ["http://shop.test", "https://cdn.shop.test"];
 
   test("allows the listed origins over http(s), connecting to the address the name resolved to", async () => {
-    const { resolveHost, asked } = fakeResolver({ "shop.test": ["203.0.113.10", "2001:db8::10"], "cdn.shop.test": ["203.0.113.20"] });
+    const { resolveHost, asked } = fakeResolver({
+      "shop.test": ["203.0.113.10", "2001:db8::10"],
+      "cdn.shop.test": ["203.0.113.20"],
+    });
     const policy = new OutboundPolicy({ allowedOrigins, resolveHost });
 
     expect(await policy.check(new URL("http://shop.test/api/products?page=2"))).toEqual({
@@ -130,7 +133,10 @@ describe("OutboundPolicy", () => {
 
   test("an IP literal is not looked up; a failed or empty lookup rejects (the caller treats it as transient)", async () => {
     const { resolveHost, asked } = fakeResolver({ "empty.test": [] });
-    const policy = new OutboundPolicy({ allowedOrigins: ["http://127.0.0.1:9000", "http://[::1]:9000", "http://gone.test", "http://empty.test"], resolveHost });
+    const policy = new OutboundPolicy({
+      allowedOrigins: ["http://127.0.0.1:9000", "http://[::1]:9000", "http://gone.test", "http://empty.test"],
+      resolveHost,
+    });
 
     expect(await policy.check(new URL("http://127.0.0.1:9000/a"))).toEqual({
       allowed: true,
