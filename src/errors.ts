@@ -17,6 +17,7 @@ export type ErrorCode =
   | "CATALOG_UNAVAILABLE"
   | "WALK_IN_PROGRESS"
   | "QUEUE_FULL"
+  | "OUTBOUND_URL_REFUSED"
   | "NOT_READY"
   | "SHUTTING_DOWN"
   | "INTERNAL";

@@ -93,6 +93,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
       setting: "MAX_QUEUED_PRODUCTS",
     }),
     pipelineWidth: Math.max(config.inference.batchSize, config.catalogHttp.concurrency) * 2,
+    maxCatalogPages: config.catalogMaxPages,
   });
   if (migration) jobs.migrateProducts(migration);
   return {
