@@ -19,6 +19,7 @@ const envSchema = z
     INFERENCE_BACKEND: z.enum(["native", "wasm"]).default("native"),
     INFERENCE_THREADS: positiveInt(2),
     INFERENCE_BATCH_SIZE: positiveInt(16),
+    DECODE_WORKERS: positiveInt(1),
     CATALOG_API_URL: z.preprocess(emptyAsUnset, httpUrl.optional()),
     CATALOG_API_TOKEN: z.preprocess(emptyAsUnset, z.string().optional()),
     CATALOG_DIR: z.preprocess(emptyAsUnset, z.string().optional()),
@@ -52,7 +53,8 @@ export interface Config {
   host: string;
   dataDir: string;
   modelPath: string;
-  inference: { backend: "native" | "wasm"; threads: number; batchSize: number };
+  /** `decodeWorkers`: threads that decode photos, beside the model's `threads`. */
+  inference: { backend: "native" | "wasm"; threads: number; batchSize: number; decodeWorkers: number };
   catalog: CatalogConfig;
   catalogHttp: { timeoutMs: number; retries: number; concurrency: number };
   /** `{id}` is replaced by the product id in every `image_url` the service answers with. */
@@ -87,7 +89,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     host: e.HOST,
     dataDir: e.DATA_DIR,
     modelPath: e.MODEL_PATH,
-    inference: { backend: e.INFERENCE_BACKEND, threads: e.INFERENCE_THREADS, batchSize: e.INFERENCE_BATCH_SIZE },
+    inference: {
+      backend: e.INFERENCE_BACKEND,
+      threads: e.INFERENCE_THREADS,
+      batchSize: e.INFERENCE_BATCH_SIZE,
+      decodeWorkers: e.DECODE_WORKERS,
+    },
     catalog,
     catalogHttp: { timeoutMs: e.CATALOG_TIMEOUT_MS, retries: e.CATALOG_RETRIES, concurrency: e.CATALOG_CONCURRENCY },
     imageUrlTemplate: e.IMAGE_URL_TEMPLATE ?? defaultImageUrl,

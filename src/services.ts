@@ -54,6 +54,7 @@ export async function createServices(config: Config): Promise<Services> {
     fitMode: PIPELINE.fitMode,
     smoothing: PIPELINE.smoothing,
     normalisation: PIPELINE.normalisation,
+    decodeWorkers: config.inference.decodeWorkers,
   });
   const tasks = new TaskRegistry();
   const runner = new TaskRunner(tasks, { concurrency: 4 });
@@ -75,6 +76,7 @@ export async function createServices(config: Config): Promise<Services> {
     async close(graceMs) {
       await runner.shutdown(graceMs);
       await store.close();
+      await embedder.close();
       await session.close();
     },
   };
