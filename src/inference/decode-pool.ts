@@ -28,7 +28,8 @@ interface Job {
 }
 
 interface Slot {
-  worker: Worker;
+  /** Null until needed, and again after the thread failed. */
+  worker: Worker | null;
   job: Job | null;
 }
 
@@ -43,7 +44,12 @@ export class DecodePool implements AsyncDisposable {
 
   constructor(options: DecodePoolOptions) {
     this.#options = options.decode;
-    for (let i = 0; i < Math.max(1, options.workers); i++) this.#slots.push(this.#startSlot());
+    for (let i = 0; i < Math.max(1, options.workers); i++) {
+      const slot: Slot = { worker: null, job: null };
+      // Started now, so that the first photo does not wait for the thread to load the decoder.
+      slot.worker = this.#startWorker(slot);
+      this.#slots.push(slot);
+    }
   }
 
   /** Photos decoded by the workers so far (each one a decode the event loop did not do). */
@@ -80,7 +86,8 @@ export class DecodePool implements AsyncDisposable {
     for (const slot of this.#slots) {
       slot.job?.reject(stopped);
       slot.job = null;
-      slot.worker.terminate();
+      slot.worker?.terminate();
+      slot.worker = null;
     }
   }
 
@@ -88,14 +95,13 @@ export class DecodePool implements AsyncDisposable {
     return this.close();
   }
 
-  #startSlot(): Slot {
+  #startWorker(slot: Slot): Worker {
     const worker = new Worker(WORKER_ENTRY, { name: "photo-decoder" });
     // An idle worker does not keep the process alive; one with a photo in hand does (see #dispatch).
     worker.unref();
-    const slot: Slot = { worker, job: null };
     worker.onmessage = (event: MessageEvent<DecodeReply>) => this.#settle(slot, event.data);
-    worker.onerror = (event: ErrorEvent) => this.#replace(slot, new Error(`the photo decoder thread failed: ${event.message}`));
-    return slot;
+    worker.onerror = (event: ErrorEvent) => this.#fail(slot, new Error(`the photo decoder thread failed: ${event.message}`));
+    return worker;
   }
 
   #dispatch(): void {
@@ -104,6 +110,7 @@ export class DecodePool implements AsyncDisposable {
       const job = this.#interactive.shift() ?? this.#bulk.shift();
       if (!job) return;
       slot.job = job;
+      slot.worker ??= this.#startWorker(slot);
       slot.worker.ref();
       const bytes = ownedBuffer(job.bytes);
       slot.worker.postMessage({ id: job.id, bytes, options: this.#options } satisfies DecodeRequest, [bytes.buffer]);
@@ -114,7 +121,7 @@ export class DecodePool implements AsyncDisposable {
     const job = slot.job;
     if (!job || job.id !== reply.id) return;
     slot.job = null;
-    slot.worker.unref();
+    slot.worker?.unref();
     if ("input" in reply) {
       this.#decoded++;
       job.resolve(reply.input);
@@ -124,15 +131,16 @@ export class DecodePool implements AsyncDisposable {
     this.#dispatch();
   }
 
-  /** A worker that died (an uncaught error) fails the photo it held and is replaced. */
-  #replace(slot: Slot, error: Error): void {
+  /**
+   * A thread that failed (an uncaught error, or its file would not load) fails the photo it held; a new one is started
+   * for the next photo, not at once, so a thread that cannot start fails photos instead of restarting in a loop.
+   */
+  #fail(slot: Slot, error: Error): void {
     slot.job?.reject(error);
     slot.job = null;
-    slot.worker.terminate();
-    if (this.#closed) return;
-    const index = this.#slots.indexOf(slot);
-    if (index >= 0) this.#slots[index] = this.#startSlot();
-    this.#dispatch();
+    slot.worker?.terminate();
+    slot.worker = null;
+    if (!this.#closed) this.#dispatch();
   }
 }
 
