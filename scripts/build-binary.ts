@@ -12,9 +12,9 @@
 // The packages' code is otherwise used as it is. Their versions are pinned in package.json; if one changes how it
 // loads its addon, this build fails rather than making a binary that only works beside node_modules.
 //
-// Photos are decoded in worker threads. Bun does not follow `new Worker(path)` into the bundle, so the worker's file is
-// an entrypoint of its own, bundled at its path under src/ (the build's root): src/inference/decode-pool.ts starts it
-// from there.
+// Photos are decoded, and the model runs, in worker threads. Bun does not follow `new Worker(path)` into the bundle, so
+// each worker's file is an entrypoint of its own, bundled at its path under src/ (the build's root), where
+// workerEntry() in src/runtime/standalone.ts finds it.
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, relative, resolve, sep } from "node:path";
 import { parseArgs } from "node:util";
@@ -23,7 +23,7 @@ import type { BunPlugin } from "bun";
 const REPO_ROOT = resolve(import.meta.dir, "..");
 const SOURCE_ROOT = resolve(REPO_ROOT, "src");
 const ENTRY = resolve(SOURCE_ROOT, "main.ts");
-const DECODE_WORKER = resolve(SOURCE_ROOT, "inference/decode-worker.ts");
+const WORKERS = ["inference/decode-worker.ts", "inference/model-worker.ts"].map((path) => resolve(SOURCE_ROOT, path));
 const LOADER = resolve(REPO_ROOT, "src/runtime/native-libraries.ts");
 const MODEL = resolve(REPO_ROOT, "models/resnet50.onnx");
 
@@ -84,7 +84,7 @@ mkdirSync(dirname(outfile), { recursive: true });
 
 const started = performance.now();
 const result = await Bun.build({
-  entrypoints: [ENTRY, DECODE_WORKER],
+  entrypoints: [ENTRY, ...WORKERS],
   root: SOURCE_ROOT,
   target: "bun",
   // Whitespace and syntax only: identifiers stay readable in the stack traces of logged errors.

@@ -5,7 +5,8 @@ import { FolderCatalog } from "./catalog/folder-catalog.ts";
 import type { Config } from "./config.ts";
 import { AppError } from "./errors.ts";
 import { Embedder } from "./inference/embedder.ts";
-import { EMBEDDING_DIMENSIONS, openModelSession } from "./inference/model-session.ts";
+import { EMBEDDING_DIMENSIONS } from "./inference/model-session.ts";
+import { openModelThread } from "./inference/model-thread.ts";
 import type { ResizeFilter } from "./inference/image-decoder.ts";
 import type { FitMode, VectorNormalisation } from "./inference/preprocess.ts";
 import { SimilarityService } from "./similarity/similarity.ts";
@@ -40,7 +41,7 @@ export interface Services {
 
 export async function createServices(config: Config): Promise<Services> {
   const [session, { store, migration }] = await Promise.all([
-    openModelSession({
+    openModelThread({
       modelPath: config.modelPath,
       backend: config.inference.backend,
       threads: config.inference.threads,

@@ -2,17 +2,11 @@
 // of milliseconds of CPU, which on the event loop would hold up every request behind it. Each worker decodes one
 // photo at a time; photos wait here, a shopper's (interactive) ones ahead of a bulk ingest's.
 import { AppError } from "../errors.ts";
-import { isStandalone } from "../runtime/standalone.ts";
+import { workerEntry } from "../runtime/standalone.ts";
 import type { DecodeFailure, DecodeReply, DecodeRequest } from "./decode-worker.ts";
 import type { DecodeOptions } from "./image-decoder.ts";
 
-/**
- * The worker's entry file. Inside the compiled binary, scripts/build-binary.ts bundles it as an entrypoint of its own,
- * at its path under src/ (the build's root); a URL relative to this module would point at the binary itself there.
- */
-const WORKER_ENTRY = isStandalone
-  ? "/$bunfs/root/inference/decode-worker.js"
-  : new URL("./decode-worker.ts", import.meta.url).href;
+const WORKER_ENTRY = workerEntry("inference/decode-worker.ts");
 
 export interface DecodePoolOptions {
   /** Worker threads; each decodes one photo at a time. */
