@@ -215,7 +215,9 @@ function report(r: {
     "",
     `- Machine: ${info.machine}; ${info.runtime}. Load average (1/5/15 min) ${load(r.loadAtStart)} before the phases, ${load(r.loadAtEnd)} after.`,
     `- Catalogue: the first ${photos.length} labelled photos in a folder; ingest of ${r.ingestDone} took ${r.ingestSeconds.toFixed(1)} s.`,
-    `- ${clients} clients, each sending its next request as soon as the previous one is answered; latencies in ms.`,
+    `- ${clients} clients, each sending its next request as soon as the previous one is answered (so a client waiting ` +
+      "on an upload, which waits for the model, sends nothing else meanwhile: the mixed phase's request rate is " +
+      "bounded by the uploads); latencies in ms.",
     "",
     table(["phase", "request", "requests", "per s", "p50", "p99", "max", "errors by status"], rows, ["l", "l", "r", "r", "r", "r", "r", "l"]),
     "",
