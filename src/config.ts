@@ -69,6 +69,7 @@ const envSchema = z
     INFERENCE_BACKEND: z.enum(["native", "wasm"]).default("native"),
     INFERENCE_THREADS: positiveInt(2),
     INFERENCE_BATCH_SIZE: positiveInt(16),
+    DECODE_WORKERS: positiveInt(1),
     CATALOG_API_URL: z.preprocess(emptyAsUnset, httpUrl.optional()),
     CATALOG_API_TOKEN: z.preprocess(emptyAsUnset, z.string().optional()),
     CATALOG_DIR: z.preprocess(emptyAsUnset, z.string().optional()),
@@ -141,7 +142,8 @@ export interface Config {
   host: string;
   dataDir: string;
   modelPath: string;
-  inference: { backend: "native" | "wasm"; threads: number; batchSize: number };
+  /** `decodeWorkers`: threads that decode photos, beside the model's `threads`. */
+  inference: { backend: "native" | "wasm"; threads: number; batchSize: number; decodeWorkers: number };
   catalog: CatalogConfig;
   catalogHttp: {
     timeoutMs: number;
@@ -209,7 +211,12 @@ export function parseConfig(
     host: e.HOST,
     dataDir: e.DATA_DIR,
     modelPath: e.MODEL_PATH,
-    inference: { backend: e.INFERENCE_BACKEND, threads: e.INFERENCE_THREADS, batchSize: e.INFERENCE_BATCH_SIZE },
+    inference: {
+      backend: e.INFERENCE_BACKEND,
+      threads: e.INFERENCE_THREADS,
+      batchSize: e.INFERENCE_BATCH_SIZE,
+      decodeWorkers: e.DECODE_WORKERS,
+    },
     catalog,
     catalogHttp: {
       timeoutMs: e.CATALOG_TIMEOUT_MS,

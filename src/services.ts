@@ -8,7 +8,8 @@ import { reportingFailures } from "./catalog/reporting-catalog.ts";
 import type { Config } from "./config.ts";
 import { AppError } from "./errors.ts";
 import { Embedder } from "./inference/embedder.ts";
-import { EMBEDDING_DIMENSIONS, openModelSession } from "./inference/model-session.ts";
+import { EMBEDDING_DIMENSIONS } from "./inference/model-session.ts";
+import { openModelThread } from "./inference/model-thread.ts";
 import type { ResizeFilter } from "./inference/image-decoder.ts";
 import type { FitMode, VectorNormalisation } from "./inference/preprocess.ts";
 import { type ServiceObserver, silentObserver } from "./observability/observer.ts";
@@ -64,7 +65,7 @@ export interface ServicesOptions {
 export async function createServices(config: Config, options: ServicesOptions = {}): Promise<Services> {
   const observer = options.observer ?? silentObserver;
   const [session, { store, migration }] = await Promise.all([
-    openModelSession({
+    openModelThread({
       modelPath: config.modelPath,
       backend: config.inference.backend,
       threads: config.inference.threads,
@@ -79,6 +80,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
     smoothing: PIPELINE.smoothing,
     normalisation: PIPELINE.normalisation,
     observer,
+    decodeWorkers: config.inference.decodeWorkers,
   });
   const tasks = new TaskRegistry();
   const runner = new TaskRunner(tasks, { concurrency: 4, observer });
@@ -112,6 +114,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
     async close(graceMs) {
       await runner.shutdown(graceMs);
       await store.close();
+      await embedder.close();
       await session.close();
     },
   };

@@ -10,7 +10,7 @@ describe("parseConfig", () => {
       host: "0.0.0.0",
       dataDir: "./data",
       modelPath: "./models/resnet50.onnx",
-      inference: { backend: "native", threads: 2, batchSize: 16 },
+      inference: { backend: "native", threads: 2, batchSize: 16, decodeWorkers: 1 },
       catalog: { kind: "api", baseUrl: "https://shop.example/api", token: undefined },
       catalogHttp: { timeoutMs: 15000, retries: 3, concurrency: 8, imageOrigins: [] },
       catalogMaxPages: 100_000,
@@ -41,12 +41,13 @@ describe("parseConfig", () => {
       CATALOG_API_TOKEN: "secret",
       INFERENCE_BACKEND: "wasm",
       INFERENCE_THREADS: "4",
+      DECODE_WORKERS: "2",
       IMAGE_URL_TEMPLATE: "https://cdn.example/p/{id}.jpg",
       SHUTDOWN_GRACE_MS: "2500",
     });
     expect(config.shutdownGraceMs).toBe(2500);
     expect(config.catalog).toEqual({ kind: "api", baseUrl: "https://shop.example/api", token: "secret" });
-    expect(config.inference).toEqual({ backend: "wasm", threads: 4, batchSize: 16 });
+    expect(config.inference).toEqual({ backend: "wasm", threads: 4, batchSize: 16, decodeWorkers: 2 });
     expect(imageUrlFor(config.imageUrlTemplate, 20)).toBe("https://cdn.example/p/20.jpg");
   });
 
