@@ -82,6 +82,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
     observer,
     decodeWorkers: config.inference.decodeWorkers,
   });
+  await embedder.started();
   const tasks = new TaskRegistry();
   const runner = new TaskRunner(tasks, { concurrency: 4, observer });
   const jobs = new EmbeddingJobs({

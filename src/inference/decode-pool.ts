@@ -3,7 +3,7 @@
 // photo at a time; photos wait here, a shopper's (interactive) ones ahead of a bulk ingest's.
 import { AppError } from "../errors.ts";
 import { workerEntry } from "../runtime/standalone.ts";
-import type { DecodeFailure, DecodeReply, DecodeRequest } from "./decode-worker.ts";
+import type { DecodeFailure, DecodeReply, DecodeRequest, DecoderLoaded } from "./decode-worker.ts";
 import type { DecodeOptions } from "./image-decoder.ts";
 
 const WORKER_ENTRY = workerEntry("inference/decode-worker.ts");
@@ -35,15 +35,29 @@ export class DecodePool implements AsyncDisposable {
   #nextId = 1;
   #decoded = 0;
   #closed = false;
+  readonly #started: Promise<void>;
 
   constructor(options: DecodePoolOptions) {
     this.#options = options.decode;
+    const started: Promise<void>[] = [];
     for (let i = 0; i < Math.max(1, options.workers); i++) {
       const slot: Slot = { worker: null, job: null };
       // Started now, so that the first photo does not wait for the thread to load the decoder.
-      slot.worker = this.#startWorker(slot);
+      const { promise, resolve, reject } = Promise.withResolvers<void>();
+      slot.worker = this.#startWorker(slot, { resolve, reject });
+      started.push(promise);
       this.#slots.push(slot);
     }
+    this.#started = Promise.all(started).then(() => {});
+    this.#started.catch(() => {}); // reported by started() to whoever awaits it; not an unhandled rejection
+  }
+
+  /**
+   * Settles once every thread has loaded the decoder (the canvas library's native addon): a host where it cannot load
+   * fails at start, not at the first photo.
+   */
+  started(): Promise<void> {
+    return this.#started;
   }
 
   /** Photos decoded by the workers so far (each one a decode the event loop did not do). */
@@ -89,12 +103,19 @@ export class DecodePool implements AsyncDisposable {
     return this.close();
   }
 
-  #startWorker(slot: Slot): Worker {
+  #startWorker(slot: Slot, started?: { resolve: () => void; reject: (error: Error) => void }): Worker {
     const worker = new Worker(WORKER_ENTRY, { name: "photo-decoder" });
     // An idle worker does not keep the process alive; one with a photo in hand does (see #dispatch).
     worker.unref();
-    worker.onmessage = (event: MessageEvent<DecodeReply>) => this.#settle(slot, event.data);
-    worker.onerror = (event: ErrorEvent) => this.#fail(slot, new Error(`the photo decoder thread failed: ${event.message}`));
+    worker.onmessage = (event: MessageEvent<DecodeReply | DecoderLoaded>) => {
+      if ("loaded" in event.data) started?.resolve();
+      else this.#settle(slot, event.data);
+    };
+    worker.onerror = (event: ErrorEvent) => {
+      const error = new Error(`the photo decoder thread failed: ${event.message}`);
+      started?.reject(error);
+      this.#fail(slot, error);
+    };
     return worker;
   }
 

@@ -19,6 +19,11 @@ export type DecodeFailure =
 
 export type DecodeReply = { id: number; input: Float32Array } | { id: number; failure: DecodeFailure };
 
+/** Sent once, when the decoder and its native addon have loaded (imports are done before this module's body runs). */
+export interface DecoderLoaded {
+  loaded: true;
+}
+
 self.onmessage = async (event: MessageEvent<DecodeRequest>) => {
   const { id, bytes, options } = event.data;
   try {
@@ -29,6 +34,8 @@ self.onmessage = async (event: MessageEvent<DecodeRequest>) => {
     postMessage({ id, failure: describeFailure(error) } satisfies DecodeReply);
   }
 };
+
+postMessage({ loaded: true } satisfies DecoderLoaded);
 
 function describeFailure(error: unknown): DecodeFailure {
   if (error instanceof AppError) {

@@ -64,6 +64,11 @@ export class Embedder {
     return this.embedInput(input, options);
   }
 
+  /** Settles once the decoding threads have loaded the decoder; rejects if they cannot. */
+  started(): Promise<void> {
+    return this.#decodePool.started();
+  }
+
   /** Stops the decoding threads. */
   close(): Promise<void> {
     return this.#decodePool.close();
