@@ -263,10 +263,12 @@ async function runInProcess(): Promise<void> {
     smoothing: PIPELINE.smoothing,
     normalisation: PIPELINE.normalisation,
   });
-  await embedder.embedImage(throughputPhotos[0]!); // warm-up
+  // The Embedder takes the bytes it is given (hands them to its decoding thread): it gets copies.
+  await embedder.embedImage(throughputPhotos[0]!.slice()); // warm-up
   const throughputStart = performance.now();
-  await Promise.all(throughputPhotos.map((bytes) => embedder.embedImage(bytes)));
+  await Promise.all(throughputPhotos.map((bytes) => embedder.embedImage(bytes.slice())));
   const embedderRate = throughputPhotos.length / ((performance.now() - throughputStart) / 1000);
+  await embedder.close();
   log(`service Embedder: ${throughputPhotos.length} photos at ${embedderRate.toFixed(1)} photos/s (load average ${loadavg()[0]!.toFixed(1)})`);
 
   // 4. The analysis.

@@ -6,7 +6,8 @@ import { type ClientAddress, requireAccess } from "./http/auth.ts";
 import { corsForOrigins } from "./http/cors.ts";
 import { refuseCrossOriginWrites, requireJsonBodies } from "./http/cross-site.ts";
 import { mountDocsPage } from "./http/docs-page.ts";
-import { handleError, handleNotFound, validationHook } from "./http/error-handling.ts";
+import { AllowedMethods, answerUnmatched, refuseWrongMethod } from "./http/allowed-methods.ts";
+import { handleError, validationHook } from "./http/error-handling.ts";
 import { mountOpenApiDocument } from "./http/openapi-document.ts";
 import { observeRequests } from "./http/request-log.ts";
 import type { Logger } from "./observability/log.ts";
@@ -42,18 +43,21 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono({ strict: false, defaultHook: validationHook });
+  const allowedMethods = new AllowedMethods(app);
   app.onError(handleError);
-  app.notFound(handleNotFound);
-  // First, so every answer (errors, 404s, refusals by later middleware) is logged, counted and carries the request id.
+  app.notFound(answerUnmatched(allowedMethods));
+  // First, so every answer (errors, 404s, 405s, refusals by later middleware) is logged, counted and carries the
+  // request id.
   app.use(observeRequests({ logger: deps.logger, metrics: deps.metrics }));
   app.use(securityHeaders());
+  app.use(refuseWrongMethod(allowedMethods));
 
   app.use(async function refuseWhileShuttingDown(c, next) {
-    // Liveness stays truthful while in-flight work finishes.
-    if (deps.isShuttingDown?.() && c.req.path !== "/health") {
-      c.header("Connection", "close");
-      throw new AppError("SHUTTING_DOWN", 503, "the service is shutting down");
-    }
+    if (!deps.isShuttingDown?.()) return next();
+    // The port stays open while in-flight work finishes; every answer closes its connection, and liveness stays
+    // truthful.
+    c.header("Connection", "close");
+    if (c.req.path !== "/health") throw new AppError("SHUTTING_DOWN", 503, "the service is shutting down");
     await next();
   });
 

@@ -8,7 +8,8 @@ import { reportingFailures } from "./catalog/reporting-catalog.ts";
 import type { Config } from "./config.ts";
 import { AppError } from "./errors.ts";
 import { Embedder } from "./inference/embedder.ts";
-import { EMBEDDING_DIMENSIONS, openModelSession } from "./inference/model-session.ts";
+import { EMBEDDING_DIMENSIONS } from "./inference/model-session.ts";
+import { openModelThread } from "./inference/model-thread.ts";
 import type { ResizeFilter } from "./inference/image-decoder.ts";
 import type { FitMode, VectorNormalisation } from "./inference/preprocess.ts";
 import { type ServiceObserver, silentObserver } from "./observability/observer.ts";
@@ -43,6 +44,9 @@ export interface Services {
   /** Work waiting at each ingestion stage, read when metrics are scraped. */
   queueDepths(): QueueDepths;
   /** Stops taking work, lets running tasks finish (up to `graceMs`), saves and releases everything. */
+  /** Stops taking work and lets running tasks finish what is in flight (up to `graceMs`); settles when they have. */
+  finishTasks(graceMs: number): Promise<void>;
+  /** The same, then saves and releases everything. */
   close(graceMs: number): Promise<void>;
 }
 
@@ -61,7 +65,7 @@ export interface ServicesOptions {
 export async function createServices(config: Config, options: ServicesOptions = {}): Promise<Services> {
   const observer = options.observer ?? silentObserver;
   const [session, { store, migration }] = await Promise.all([
-    openModelSession({
+    openModelThread({
       modelPath: config.modelPath,
       backend: config.inference.backend,
       threads: config.inference.threads,
@@ -76,7 +80,9 @@ export async function createServices(config: Config, options: ServicesOptions = 
     smoothing: PIPELINE.smoothing,
     normalisation: PIPELINE.normalisation,
     observer,
+    decodeWorkers: config.inference.decodeWorkers,
   });
+  await embedder.started();
   const tasks = new TaskRegistry();
   const runner = new TaskRunner(tasks, { concurrency: 4, observer });
   const jobs = new EmbeddingJobs({
@@ -90,6 +96,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
       setting: "MAX_QUEUED_PRODUCTS",
     }),
     pipelineWidth: Math.max(config.inference.batchSize, config.catalogHttp.concurrency) * 2,
+    maxCatalogPages: config.catalogMaxPages,
   });
   if (migration) jobs.migrateProducts(migration);
   return {
@@ -104,9 +111,11 @@ export async function createServices(config: Config, options: ServicesOptions = 
       catalogRequests: catalog instanceof HttpCatalog ? catalog.requestsWaiting : 0,
       ...embedder.queueDepths,
     }),
+    finishTasks: (graceMs) => runner.shutdown(graceMs),
     async close(graceMs) {
       await runner.shutdown(graceMs);
       await store.close();
+      await embedder.close();
       await session.close();
     },
   };

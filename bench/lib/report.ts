@@ -1,5 +1,5 @@
-// Markdown tables and the regenerated parts of docs/quality.md. The over-HTTP section has its own markers, so the
-// in-process run and the HTTP run can each rewrite their part without losing the other's.
+// Markdown tables and the regenerated parts of docs/quality.md and docs/performance.md. Each regenerated section has
+// its own markers, so one run rewrites its part without losing the others'.
 import { execSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, platform, release, totalmem } from "node:os";
@@ -66,13 +66,21 @@ export function writeReport(path: string, body: string, httpPlaceholder: string)
 
 /** Replaces only the over-HTTP section of the report (appending it if the file has none). */
 export function writeHttpSection(path: string, section: string): void {
-  const previous = existsSync(path) ? readFileSync(path, "utf8") : "# Retrieval quality\n";
-  const block = `${HTTP_START}\n${section.trim()}\n${HTTP_END}`;
-  const start = previous.indexOf(HTTP_START);
-  const end = previous.indexOf(HTTP_END);
+  writeSection(path, { start: HTTP_START, end: HTTP_END, title: "# Retrieval quality" }, section);
+}
+
+/**
+ * Replaces the part of a document between two marker comments with `section`, leaving the rest as it is; appends it
+ * (creating the file with `title` if need be) when the markers are not there yet.
+ */
+export function writeSection(path: string, markers: { start: string; end: string; title: string }, section: string): void {
+  const previous = existsSync(path) ? readFileSync(path, "utf8") : `${markers.title}\n`;
+  const block = `${markers.start}\n${section.trim()}\n${markers.end}`;
+  const start = previous.indexOf(markers.start);
+  const end = previous.indexOf(markers.end);
   const next =
     start >= 0 && end > start
-      ? previous.slice(0, start) + block + previous.slice(end + HTTP_END.length)
+      ? previous.slice(0, start) + block + previous.slice(end + markers.end.length)
       : `${previous.trimEnd()}\n\n${block}\n`;
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, next);

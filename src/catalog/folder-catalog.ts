@@ -38,7 +38,6 @@ export class FolderCatalog implements Catalog {
     const start = (page - 1) * this.#pageSize;
     return {
       productIds: start < 0 ? [] : ids.slice(start, start + this.#pageSize),
-      page,
       // Laravel's convention, which the API catalogue follows too: an empty catalogue still has one (empty) page.
       lastPage: Math.max(1, Math.ceil(ids.length / this.#pageSize)),
       total: ids.length,

@@ -1,9 +1,9 @@
-// Photo bytes -> unit-length embedding. Decoding runs a few at a time while the model works on the previous batch,
-// and every photo waiting for the model when it frees up goes into the next batch: one photo alone is answered at
-// once, a bulk ingest is batched without any waiting window.
-import PQueue from "p-queue";
+// Photo bytes -> unit-length embedding. Decoding runs in worker threads (off the event loop) while the model works on
+// the previous batch, and every photo waiting for the model when it frees up goes into the next batch: one photo alone
+// is answered at once, a bulk ingest is batched without any waiting window.
 import { type ServiceObserver, secondsSince, silentObserver } from "../observability/observer.ts";
-import { type DecodeOptions, decodeToModelInput, type ResizeFilter } from "./image-decoder.ts";
+import { DecodePool } from "./decode-pool.ts";
+import type { ResizeFilter } from "./image-decoder.ts";
 import { EMBEDDING_DIMENSIONS, INPUT_FLOATS, type ModelSession } from "./model-session.ts";
 import { type FitMode, normaliseEmbedding, type VectorNormalisation } from "./preprocess.ts";
 
@@ -13,8 +13,8 @@ export interface EmbedderOptions {
   fitMode: FitMode;
   smoothing: ResizeFilter;
   normalisation: VectorNormalisation;
-  /** Photos decoded at the same time; decoding is CPU work that competes with the model for cores. */
-  decodeConcurrency?: number;
+  /** Decoding threads; decoding is CPU work that competes with the model's threads for cores (default 1). */
+  decodeWorkers?: number;
   observer?: Pick<ServiceObserver, "modelBatch">;
 }
 
@@ -27,20 +27,21 @@ interface PendingInput {
 export class Embedder {
   readonly dimensions = EMBEDDING_DIMENSIONS;
   readonly #session: ModelSession;
-  readonly #decodeOptions: DecodeOptions;
   readonly #maxBatchSize: number;
   readonly #normalisation: VectorNormalisation;
-  readonly #decodeQueue: PQueue;
+  readonly #decodePool: DecodePool;
   readonly #observer: Pick<ServiceObserver, "modelBatch">;
   #waiting: PendingInput[] = [];
   #modelBusy = false;
 
   constructor(session: ModelSession, options: EmbedderOptions) {
     this.#session = session;
-    this.#decodeOptions = { fitMode: options.fitMode, smoothing: options.smoothing, maxPixels: options.maxPixels };
     this.#maxBatchSize = options.maxBatchSize;
     this.#normalisation = options.normalisation;
-    this.#decodeQueue = new PQueue({ concurrency: options.decodeConcurrency ?? 2 });
+    this.#decodePool = new DecodePool({
+      workers: options.decodeWorkers ?? 1,
+      decode: { fitMode: options.fitMode, smoothing: options.smoothing, maxPixels: options.maxPixels },
+    });
     this.#observer = options.observer ?? silentObserver;
   }
 
@@ -48,20 +49,29 @@ export class Embedder {
     return this.#session.backend;
   }
 
-  /** Photos waiting for a decoding slot, and decoded photos waiting for the model. */
+  /** Photos waiting for a decoding thread, and decoded photos waiting for the model. */
   get queueDepths(): { decode: number; model: number } {
-    return { decode: this.#decodeQueue.size, model: this.#waiting.length };
+    return { decode: this.#decodePool.waiting, model: this.#waiting.length };
   }
 
   /**
    * Rejects with an AppError (415/422) when the bytes are not an acceptable photo. An `interactive` photo (a shopper
-   * waiting on an upload search) goes ahead of a bulk ingest's photos at each stage.
+   * waiting on an upload search) goes ahead of a bulk ingest's photos at each stage. The bytes are handed to a
+   * decoding thread: the caller's array is left empty.
    */
   async embedImage(bytes: Uint8Array, options: { interactive?: boolean } = {}): Promise<Float32Array> {
-    const input = new Float32Array(INPUT_FLOATS);
-    const priority = options.interactive ? 1 : 0;
-    await this.#decodeQueue.add(() => decodeToModelInput(bytes, this.#decodeOptions, input), { priority });
+    const input = await this.#decodePool.decode(bytes, options);
     return this.embedInput(input, options);
+  }
+
+  /** Settles once the decoding threads have loaded the decoder; rejects if they cannot. */
+  started(): Promise<void> {
+    return this.#decodePool.started();
+  }
+
+  /** Stops the decoding threads. */
+  close(): Promise<void> {
+    return this.#decodePool.close();
   }
 
   /** Embeds an already preprocessed input (3x224x224, RGB 0..255). */

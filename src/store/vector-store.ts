@@ -14,14 +14,16 @@
 // whatever has gathered since its last write (group commit); each change's promise settles when it is durable.
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { exactSearch, Index, MetricKind, ScalarKind } from "usearch";
+import { Index, MetricKind, ScalarKind } from "usearch";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import { fsyncPath, replaceDurably, writeDurably } from "./durable-files.ts";
+import { ExactSearch, type Neighbour, ownBuffer } from "./exact-search.ts";
 import { JournalWriter, type JournalRecord, readJournal } from "./journal.ts";
 import { describeDamage, keepDamagedJournal } from "./journal-damage.ts";
 import { StoreError } from "./store-error.ts";
 
 export { StoreError };
+export type { Neighbour };
 
 export const MAX_PRODUCT_ID = 2 ** 31 - 1;
 
@@ -62,12 +64,6 @@ interface Manifest {
   savedAt: string;
 }
 
-export interface Neighbour {
-  id: number;
-  /** Squared L2 distance. */
-  distance: number;
-}
-
 const fileNames = (snapshot: number) => {
   const suffix = String(snapshot).padStart(8, "0");
   return { vectors: `vectors-${suffix}.bin`, index: `index-${suffix}.usearch`, journal: `journal-${suffix}.log` };
@@ -83,8 +79,9 @@ export class VectorStore {
   #journalNumber = 0;
   #recordsSinceSnapshot = 0;
   #sortedIds: number[] | null = null;
-  /** All vectors back to back, for exact search; rebuilt on the first search after a change. */
-  #matrix: { ids: number[]; data: Float32Array } | null = null;
+  /** All vectors back to back, for exact search: built at the first exact search, then updated with every change. */
+  #exact: ExactSearch | null = null;
+  #exactSearchBuilds = 0;
   /** Highest request sequence applied per product, so a slow older change never overwrites a newer one. */
   readonly #appliedSequence = new Map<number, number>();
   #nextSequence = 1;
@@ -142,29 +139,27 @@ export class VectorStore {
   /** The `k` stored vectors nearest to `vector`, nearest first. */
   search(vector: Float32Array, k: number): Neighbour[] {
     if (this.#vectors.size === 0 || k <= 0) return [];
-    const count = Math.min(k, this.#vectors.size);
-    const exact = this.#vectors.size <= this.#options.exactSearchLimit;
-    const matrix = exact ? this.#contiguousVectors() : null;
-    const query = ownBuffer(vector);
-    const matches = matrix
-      ? exactSearch(matrix.data, query, this.#options.dimensions, count, MetricKind.L2sq)
-      : this.#index.search(query, count, 0);
+    if (this.#vectors.size <= this.#options.exactSearchLimit) {
+      if (!this.#exact) {
+        this.#exact = ExactSearch.from(this.#vectors, this.#options.dimensions);
+        this.#exactSearchBuilds++;
+      }
+      return this.#exact.search(vector, k);
+    }
+    const matches = this.#index.search(ownBuffer(vector), Math.min(k, this.#vectors.size), 0);
     const neighbours: Neighbour[] = [];
     for (let i = 0; i < matches.keys.length; i++) {
-      const key = Number(matches.keys[i]);
-      neighbours.push({ id: matrix ? matrix.ids[key]! : key, distance: Math.max(0, matches.distances[i]!) });
+      neighbours.push({ id: Number(matches.keys[i]), distance: Math.max(0, matches.distances[i]!) });
     }
     return neighbours;
   }
 
-  #contiguousVectors(): { ids: number[]; data: Float32Array } {
-    if (!this.#matrix) {
-      const ids = [...this.#vectors.keys()];
-      const data = new Float32Array(ids.length * this.#options.dimensions);
-      ids.forEach((id, row) => data.set(this.#vectors.get(id)!, row * this.#options.dimensions));
-      this.#matrix = { ids, data };
-    }
-    return this.#matrix;
+  /**
+   * How many times the exact-search copy of the vectors was built from scratch: at the first search, and again only
+   * if the store grew past the exact-search limit (which drops the copy) and shrank back under it.
+   */
+  get exactSearchBuilds(): number {
+    return this.#exactSearchBuilds;
   }
 
   /**
@@ -233,7 +228,12 @@ export class VectorStore {
       this.#vectors.delete(record.id);
     }
     if (existed !== (record.op === "put")) this.#sortedIds = null;
-    this.#matrix = null;
+    if (this.#exact) {
+      if (record.op === "put") this.#exact.set(record.id, record.vector);
+      else this.#exact.delete(record.id);
+      // Past the limit the graph answers; the copy would only take memory.
+      if (this.#vectors.size > this.#options.exactSearchLimit) this.#exact = null;
+    }
   }
 
   /** A memory-mapped index is read-only; the first change copies it into memory. */
@@ -378,14 +378,6 @@ export async function readStoredPipeline(dir: string): Promise<{ pipeline: strin
 export function indexFileNames(names: string[]): string[] {
   const files = names.filter((name) => /^(?:vectors|index|journal)-\d+\.(?:bin|usearch|log)$/.test(name));
   return names.includes(MANIFEST) ? [...files, MANIFEST] : files;
-}
-
-/**
- * USearch's native code reads a typed array from the start of its buffer, ignoring a view's offset: a view (stored
- * vectors are views into the vectors file) is copied out before it is handed over.
- */
-function ownBuffer(vector: Float32Array): Float32Array {
-  return vector.byteOffset === 0 && vector.buffer.byteLength === vector.byteLength ? vector : vector.slice();
 }
 
 function newIndex(dimensions: number): Index {

@@ -313,7 +313,7 @@ export interface components {
          * @description What went wrong, stable across versions; the message says it for people. See the README's Errors table.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "PRODUCT_NOT_FOUND" | "EMBEDDING_NOT_FOUND" | "TASK_NOT_FOUND" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INVALID_IMAGE" | "IMAGE_TOO_LARGE" | "CATALOG_UNAVAILABLE" | "WALK_IN_PROGRESS" | "QUEUE_FULL" | "NOT_READY" | "SHUTTING_DOWN" | "INTERNAL";
+        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "PRODUCT_NOT_FOUND" | "EMBEDDING_NOT_FOUND" | "TASK_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INVALID_IMAGE" | "IMAGE_TOO_LARGE" | "CATALOG_UNAVAILABLE" | "WALK_IN_PROGRESS" | "QUEUE_FULL" | "OUTBOUND_URL_REFUSED" | "NOT_READY" | "SHUTTING_DOWN" | "INTERNAL";
         EmbeddingCheck: {
             product_id: number;
             has_embedding: boolean;
@@ -1375,7 +1375,7 @@ export interface operations {
                     "application/json": components["schemas"]["SimilarProducts"];
                 };
             };
-            /** @description Missing `image` field or invalid parameter */
+            /** @description Missing or empty `image` field, or an invalid parameter */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1402,7 +1402,7 @@ export interface operations {
                     "application/json": components["schemas"]["PayloadTooLargeResponse"];
                 };
             };
-            /** @description Not a JPEG, PNG or WebP photo */
+            /** @description Not a multipart form, or not a JPEG, PNG or WebP photo */
             415: {
                 headers: {
                     [name: string]: unknown;

@@ -86,6 +86,7 @@ export const similarToUpload = createRoute({
           schema: z.object({
             image: z
               .instanceof(File, { error: "attach the photo as the multipart field `image`" })
+              .refine((file) => file.size > 0, "the photo is empty")
               // format: binary is what generators read as a file: Blob | File (hey-api, orval), or Blob with
               // openapi-typescript's documented transform (README).
               .openapi({ type: "string", format: "binary", description: "A JPEG, PNG or WebP photo" }),
@@ -97,10 +98,10 @@ export const similarToUpload = createRoute({
   },
   responses: {
     200: jsonResponse(SimilarProducts, "Similar products, best first"),
-    400: badRequestResponse("Missing `image` field or invalid parameter"),
     ...readRefusals,
+    400: badRequestResponse("Missing or empty `image` field, or an invalid parameter"),
     413: errorResponse("The upload is larger than the limit (MAX_UPLOAD_BYTES)", PayloadTooLargeResponse),
-    415: errorResponse("Not a JPEG, PNG or WebP photo"),
+    415: errorResponse("Not a multipart form, or not a JPEG, PNG or WebP photo"),
     422: errorResponse(
       "INVALID_IMAGE: a broken or truncated photo; IMAGE_TOO_LARGE: more pixels than the limit (MAX_IMAGE_PIXELS)",
       ImageRefusedResponse,
