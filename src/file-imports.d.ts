@@ -16,6 +16,14 @@ declare module "*/search-page.js" {
   const text: string;
   export default text;
 }
+declare module "*/api-client.js" {
+  const text: string;
+  export default text;
+}
+declare module "*/service-status.js" {
+  const text: string;
+  export default text;
+}
 declare module "*/search-page.css" {
   const text: string;
   export default text;

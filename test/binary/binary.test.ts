@@ -289,6 +289,8 @@ describe.skipIf(!HAS_BINARY)("the compiled binary, copied alone into a temp dir"
       for (const [path, type, marker] of [
         ["/", "text/html; charset=UTF-8", "/web/search-page.js"],
         ["/web/search-page.js", "text/javascript; charset=utf-8", "/similar-products/upload"],
+        ["/web/api-client.js", "text/javascript; charset=utf-8", "sessionStorage"],
+        ["/web/service-status.js", "text/javascript; charset=utf-8", "/embeddings/generate-all"],
         ["/web/search-page.css", "text/css; charset=utf-8", ".grid"],
         ["/favicon.svg", "image/svg+xml", "<svg"],
       ] as const) {

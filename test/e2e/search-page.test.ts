@@ -69,6 +69,8 @@ describe.if(HAVE_CHROMIUM && HAVE_MODEL)("the search page, in Chromium, against 
   let browser: Browser;
   let page: Page;
   let folder: string;
+  /** Uncaught exceptions and unhandled rejections in the page's script, over every test. */
+  const pageErrors: string[] = [];
 
   beforeAll(async () => {
     folder = cleanup.use(await tempDir("fip-page-photos-")).path;
@@ -93,6 +95,7 @@ describe.if(HAVE_CHROMIUM && HAVE_MODEL)("the search page, in Chromium, against 
     browser = await launchChromium();
     cleanup.defer(() => browser.close());
     page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    page.on("pageerror", (error) => pageErrors.push(error.message));
   }, 120_000);
 
   afterAll(() => cleanup.disposeAsync(), 60_000);
@@ -253,6 +256,10 @@ describe.if(HAVE_CHROMIUM && HAVE_MODEL)("the search page, in Chromium, against 
     expect(await page.evaluate(`[...document.querySelectorAll("#results img")].every((image) => image.naturalWidth > 0)`)).toBe(true);
     const desktopShot = await page.screenshot({ fullPage: false });
     if (UPDATE_SCREENSHOTS) await Bun.write(join(REPO_ROOT, "docs/search-page-desktop.png"), desktopShot);
+  });
+
+  test("the page's script threw nothing along the way", () => {
+    expect(pageErrors).toEqual([]);
   });
 });
 

@@ -46,6 +46,8 @@ describe("GET /", () => {
 
   test.each([
     ["/web/search-page.js", "text/javascript; charset=utf-8", "/similar-products/upload"],
+    ["/web/api-client.js", "text/javascript; charset=utf-8", "sessionStorage"],
+    ["/web/service-status.js", "text/javascript; charset=utf-8", "/embeddings/generate-all"],
     ["/web/search-page.css", "text/css; charset=utf-8", ".grid"],
     ["/favicon.svg", "image/svg+xml", "<svg"],
     ["/favicon.ico", "image/svg+xml", "<svg"],
