@@ -8,6 +8,7 @@ import { refuseCrossOriginWrites, requireJsonBodies } from "./http/cross-site.ts
 import { mountDocsPage } from "./http/docs-page.ts";
 import { AllowedMethods, answerUnmatched, refuseWrongMethod } from "./http/allowed-methods.ts";
 import { handleError, validationHook } from "./http/error-handling.ts";
+import { headLikeGet } from "./http/head-requests.ts";
 import { mountOpenApiDocument } from "./http/openapi-document.ts";
 import { observeRequests } from "./http/request-log.ts";
 import type { Logger } from "./observability/log.ts";
@@ -50,6 +51,7 @@ export function createApp(deps: AppDeps) {
   // request id.
   app.use(observeRequests({ logger: deps.logger, metrics: deps.metrics }));
   app.use(securityHeaders());
+  app.use(headLikeGet());
   app.use(refuseWrongMethod(allowedMethods));
 
   app.use(async function refuseWhileShuttingDown(c, next) {

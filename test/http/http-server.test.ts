@@ -81,3 +81,17 @@ describe("an oversized body gets the 413 envelope, read by a client that writes 
     });
   });
 });
+
+describe("HEAD answers what GET would, without the body", () => {
+  test.each(["/openapi.json", "/", "/health", "/docs"])("HEAD %s has GET's Content-Length", async (path) => {
+    const get = await fetch(`http://127.0.0.1:${port}${path}`);
+    const length = (await get.arrayBuffer()).byteLength;
+    const head = await fetch(`http://127.0.0.1:${port}${path}`, { method: "HEAD" });
+    expect(length).toBeGreaterThan(0);
+    expect([head.status, head.headers.get("Content-Length"), (await head.arrayBuffer()).byteLength]).toEqual([
+      200,
+      String(length),
+      0,
+    ]);
+  });
+});
