@@ -4,6 +4,7 @@
 import { constants } from "node:fs";
 import { access, mkdir, stat } from "node:fs/promises";
 import type { Config } from "../config.ts";
+import { isStandalone } from "../runtime/standalone.ts";
 import { lockDataDir } from "../store/data-dir-lock.ts";
 
 /** A start-up failure the user can fix; the command line prints its message as one line. */
@@ -22,10 +23,11 @@ export async function checkStartable(config: Config): Promise<void> {
   }
   // The binary's embedded model is read in place; only a file on disk can be missing.
   if (!config.modelPath.startsWith("/$bunfs/")) {
+    // The binary carries its own model: only a checkout is fixed by building one.
+    const remedy = isStandalone ? "unset MODEL_PATH to use the embedded model" : "`npm install` builds models/resnet50.onnx";
     await access(config.modelPath, constants.R_OK).catch((error: NodeJS.ErrnoException) => {
       throw new StartupError(
-        `cannot read the model at ${config.modelPath} (MODEL_PATH): ${error.code ?? error.message}; ` +
-          "`npm install` builds models/resnet50.onnx",
+        `cannot read the model at ${config.modelPath} (MODEL_PATH): ${error.code ?? error.message}; ${remedy}`,
       );
     });
   }

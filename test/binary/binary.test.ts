@@ -181,7 +181,9 @@ describe.skipIf(!HAS_BINARY)("the compiled binary, copied alone into a temp dir"
       const env = { DATA_DIR: inSandbox("data-model"), HOST: "127.0.0.1", PORT: "0", ...UNUSED_API };
       const missing = await sandbox.run(["serve"], { ...env, MODEL_PATH: "/nonexistent/model.onnx" });
       expect(missing.exitCode).toBe(1);
-      expect(missing.stderr).toContain("cannot read the model at /nonexistent/model.onnx: ENOENT");
+      expect(missing.stderr).toContain(
+        "cannot read the model at /nonexistent/model.onnx (MODEL_PATH): ENOENT; unset MODEL_PATH to use the embedded model",
+      );
       const model = inSandbox("own-model.onnx");
       await copyFile(join(REPO_ROOT, "models/resnet50.onnx"), model);
       await using service = await sandbox.serve({ ...env, MODEL_PATH: model });
