@@ -31,6 +31,10 @@ export interface FitReportInput {
   cvToday: Scores;
   bestLda: Record<string, string>;
   chosen: { name: string; dims: number; cv: Scores };
+  /** How far above today's the CV recall@1 of the choice had to be (a fraction). */
+  recallMargin: number;
+  /** Why that margin: a sentence for the reader. */
+  recallMarginReason: string;
   baselines: Row[];
   curves: Curve[];
   shipped: { name: string; dims: number; bytes: number; s: Scores };
@@ -90,11 +94,12 @@ export function buildFitSection(r: FitReportInput): string {
       `what a re-rank with K = everything gives, and the store keeps doing one k-NN query.`,
     "",
     `**Choice.** By CV: the best LDA alone, by P@10, was ${Object.entries(r.bestLda).map(([label, name]) => `${name} (${label} classes)`).join("; ")}. ` +
-      `Among the fused variants, the one with the highest P@10 type + P@10 type+colour whose CV shopper recall@1 is not ` +
-      `below today's (${pct(r.cvToday.recall1)} in CV), preferring one of at most 512 dims: **${r.chosen.name}** ` +
+      `Among the fused variants, the one with the highest P@10 type + P@10 type+colour whose CV shopper recall@1 is at ` +
+      `least today's (${pct(r.cvToday.recall1)} in CV) plus ${pct(r.recallMargin)} point, preferring one of at most 512 ` +
+      `dims: **${r.chosen.name}** ` +
       `(${r.chosen.dims} dims; CV P@10 ${pct(r.chosen.cv.p10)}, type+colour ${pct(r.chosen.cv.p10TypeColour)}, ` +
       `R@1 ${pct(r.chosen.cv.recall1)}, against today's ${pct(r.cvToday.p10)} / ${pct(r.cvToday.p10TypeColour)} / ` +
-      `${pct(r.cvToday.recall1)}).`,
+      `${pct(r.cvToday.recall1)}). ${r.recallMarginReason}`,
     "",
     `### On the 30% report set`,
     "",
