@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { Embedder } from "../src/inference/embedder.ts";
 import { EMBEDDING_DIMENSIONS, openModelSession } from "../src/inference/model-session.ts";
 import type { FitMode } from "../src/inference/preprocess.ts";
-import { PIPELINE } from "../src/services.ts";
+import { loadPipelineProjection, PIPELINE } from "../src/services.ts";
 import { VectorStore } from "../src/store/vector-store.ts";
 import { type Dataset, evenSample, loadDataset } from "./lib/dataset.ts";
 import { DEGRADATIONS, decodePhoto, toPortrait } from "./lib/degrade.ts";
@@ -262,6 +262,7 @@ async function runInProcess(): Promise<void> {
     fitMode: PIPELINE.fitMode,
     smoothing: PIPELINE.smoothing,
     normalisation: PIPELINE.normalisation,
+    projection: loadPipelineProjection(),
   });
   // The Embedder takes the bytes it is given (hands them to its decoding thread): it gets copies.
   await embedder.embedImage(throughputPhotos[0]!.slice()); // warm-up
