@@ -15,6 +15,7 @@ import type { FitMode, VectorNormalisation } from "./inference/preprocess.ts";
 import type { Projection } from "./inference/projection.ts";
 import { loadShippedProjection, SHIPPED_PROJECTION_PATH } from "./inference/shipped-projection.ts";
 import { type ServiceObserver, silentObserver } from "./observability/observer.ts";
+import { DuplicateFinder } from "./similarity/duplicate-finder.ts";
 import { SimilarityService } from "./similarity/similarity.ts";
 import { prepareMigration } from "./store/pipeline-migration.ts";
 import { VectorStore } from "./store/vector-store.ts";
@@ -57,6 +58,8 @@ export interface Services {
   embedder: Embedder;
   jobs: EmbeddingJobs;
   similarity: SimilarityService;
+  /** Near-duplicate groups of the index (GET /embeddings/duplicates, the duplicates command). */
+  duplicates: DuplicateFinder;
   tasks: TaskRegistry;
   /** Uploads being received, decoded or searched: each holds its body, so only so many at once. */
   uploads: Admission;
@@ -127,6 +130,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
     embedder,
     jobs,
     similarity: new SimilarityService({ store, embedder, imageUrlTemplate: config.imageUrlTemplate, observer }),
+    duplicates: new DuplicateFinder({ store, runner, registry: tasks }),
     tasks,
     uploads: new Admission({ capacity: config.maxPendingUploads, name: "upload slots", setting: "MAX_PENDING_UPLOADS" }),
     photoFolder: catalog instanceof FolderCatalog ? catalog : null,

@@ -54,8 +54,12 @@ export function runInfo(repoRoot: string): RunInfo {
   };
 }
 
-/** Sections other scripts write into the same report (`npm run fit`): kept, at the end, when the report is rewritten. */
-const OTHER_SECTIONS = [{ start: "<!-- fit-results:start -->", end: "<!-- fit-results:end -->" }];
+/** Sections other scripts write into the same report (`npm run fit`, `npm run bench:duplicates`): kept, at the end,
+ * when the report is rewritten. */
+const OTHER_SECTIONS = [
+  { start: "<!-- fit-results:start -->", end: "<!-- fit-results:end -->" },
+  { start: "<!-- duplicates-results:start -->", end: "<!-- duplicates-results:end -->" },
+];
 
 /** Writes the in-process report, keeping the over-HTTP section the file already has, and the other scripts' ones. */
 export function writeReport(path: string, body: string, httpPlaceholder: string): void {

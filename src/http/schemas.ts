@@ -2,6 +2,7 @@
 // and the OpenAPI document.
 import { z } from "@hono/zod-openapi";
 import { MAX_PRODUCT_ID } from "../store/vector-store.ts";
+import { TASK_KINDS } from "../tasks/task-registry.ts";
 
 export const ErrorEnvelope = z
   .object({
@@ -52,9 +53,10 @@ export const ProductIdList = z
 export const TaskSchema = z
   .object({
     task_id: z.string().openapi({ example: "3f1c2a8e-6f7d-4a59-9a3e-0c1b7f4d2e11" }),
-    kind: z
-      .enum(["embed_product", "reembed_product", "delete_product", "embed_products", "embed_catalog", "migrate_index"])
-      .openapi({ description: "migrate_index: at start, re-embedding an index that an earlier pipeline made" }),
+    kind: z.enum(TASK_KINDS).openapi({
+      description:
+        "migrate_index: at start, re-embedding an index that an earlier pipeline made; find_duplicates: GET /embeddings/duplicates on a large index",
+    }),
     status: z.enum(["queued", "running", "succeeded", "failed"]),
     product_id: z.number().int().nullable(),
     product_ids: z
