@@ -17,6 +17,8 @@ RUN npm ci --no-audit --no-fund --ignore-scripts \
  && npm run postinstall
 COPY tsconfig.json ./
 COPY src ./src
+# The learned projection (npm run fit) is a data file in the repository, embedded in the binary like the model.
+COPY models/fashion-projection.bin ./models/
 RUN npm run build \
  && mkdir -p /out/data \
  && cp dist/fashion-image-processor /out/ \

@@ -15,6 +15,7 @@ import type { Logger } from "./observability/log.ts";
 import type { ServiceMetrics } from "./observability/metrics.ts";
 import { API_KEY_SCHEMES } from "./http/schemas.ts";
 import { securityHeaders } from "./http/security-headers.ts";
+import { createDuplicatesRouter } from "./routes/duplicates/duplicates.router.ts";
 import { createEmbeddingsRouter } from "./routes/embeddings/embeddings.router.ts";
 import { createHealthRouter } from "./routes/health/health.router.ts";
 import { createMetricsRouter } from "./routes/metrics/metrics.router.ts";
@@ -72,6 +73,7 @@ export function createApp(deps: AppDeps) {
   app
     .route("/", createHealthRouter(deps.services))
     .route("/", createEmbeddingsRouter(deps.services))
+    .route("/", createDuplicatesRouter(deps.services))
     .route("/", createSimilarRouter(deps.services, { maxUploadBytes: deps.maxUploadBytes }))
     .route("/", createTasksRouter(deps.services))
     .route("/", createProductsRouter(deps.services))

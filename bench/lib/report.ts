@@ -54,14 +54,25 @@ export function runInfo(repoRoot: string): RunInfo {
   };
 }
 
-/** Writes the in-process report, keeping the over-HTTP section the file already has. */
+/** Sections other scripts write into the same report (`npm run fit`, `npm run bench:duplicates`): kept, at the end,
+ * when the report is rewritten. */
+const OTHER_SECTIONS = [
+  { start: "<!-- fit-results:start -->", end: "<!-- fit-results:end -->" },
+  { start: "<!-- duplicates-results:start -->", end: "<!-- duplicates-results:end -->" },
+];
+
+/** Writes the in-process report, keeping the over-HTTP section the file already has, and the other scripts' ones. */
 export function writeReport(path: string, body: string, httpPlaceholder: string): void {
   const previous = existsSync(path) ? readFileSync(path, "utf8") : "";
-  const start = previous.indexOf(HTTP_START);
-  const end = previous.indexOf(HTTP_END);
-  const http = start >= 0 && end > start ? previous.slice(start, end + HTTP_END.length) : `${HTTP_START}\n${httpPlaceholder}\n${HTTP_END}`;
+  const kept = (start: string, end: string) => {
+    const from = previous.indexOf(start);
+    const to = previous.indexOf(end);
+    return from >= 0 && to > from ? previous.slice(from, to + end.length) : undefined;
+  };
+  const http = kept(HTTP_START, HTTP_END) ?? `${HTTP_START}\n${httpPlaceholder}\n${HTTP_END}`;
+  const others = OTHER_SECTIONS.map((markers) => kept(markers.start, markers.end)).filter((section) => section !== undefined);
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, body.replace("{{HTTP_SECTION}}", http));
+  writeFileSync(path, [body.replace("{{HTTP_SECTION}}", http).trimEnd(), ...others].join("\n\n") + "\n");
 }
 
 /** Replaces only the over-HTTP section of the report (appending it if the file has none). */

@@ -51,6 +51,10 @@ async function run(command: Command, env: Record<string, string | undefined>): P
       const { searchPhoto } = await import("./search-photo.ts");
       return searchPhoto(command.image, { top: command.top, json: command.json }, env);
     }
+    case "duplicates": {
+      const { printDuplicates } = await import("./find-duplicates.ts");
+      return printDuplicates({ minScore: command.minScore, json: command.json }, env);
+    }
     case "healthcheck": {
       const { healthcheck } = await import("./healthcheck.ts");
       return healthcheck(env);

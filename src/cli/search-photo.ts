@@ -64,7 +64,7 @@ export async function searchPhoto(
  * Copies DATA_DIR's files (the manifest first, then the snapshot and journals) into `target`; false when there is no
  * index. A service that writes a new snapshot meanwhile may remove a file before it is copied: then start again.
  */
-async function copyIndex(dataDir: string, target: string): Promise<boolean> {
+export async function copyIndex(dataDir: string, target: string): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
     try {
       await copyFile(join(dataDir, "manifest.json"), join(target, "manifest.json"));

@@ -3,6 +3,7 @@
 import { z } from "@hono/zod-openapi";
 import { ERROR_CODES } from "../errors.ts";
 import { MAX_PRODUCT_ID } from "../store/vector-store.ts";
+import { TASK_KINDS } from "../tasks/task-registry.ts";
 
 const ErrorCodeSchema = z.enum(ERROR_CODES).openapi("ErrorCode", {
   description: "What went wrong, stable across versions; the message says it for people. See the README's Errors table.",
@@ -118,9 +119,10 @@ const timestamp = z.string().openapi({ format: "date-time", example: "2026-12-02
 export const TaskSchema = z
   .object({
     task_id: TaskId,
-    kind: z
-      .enum(["embed_product", "reembed_product", "delete_product", "embed_products", "embed_catalog", "migrate_index"])
-      .openapi({ description: "migrate_index: at start, re-embedding an index that an earlier pipeline made" }),
+    kind: z.enum(TASK_KINDS).openapi({
+      description:
+        "migrate_index: at start, re-embedding an index that an earlier pipeline made; find_duplicates: GET /embeddings/duplicates on a large index",
+    }),
     status: z.enum(["queued", "running", "succeeded", "failed"]),
     product_id: z.number().int().nullable(),
     product_ids: z

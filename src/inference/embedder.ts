@@ -5,7 +5,9 @@ import { type ServiceObserver, secondsSince, silentObserver } from "../observabi
 import { DecodePool } from "./decode-pool.ts";
 import type { ResizeFilter } from "./image-decoder.ts";
 import { EMBEDDING_DIMENSIONS, INPUT_FLOATS, type ModelSession } from "./model-session.ts";
+import { colourDescriptor } from "./colour-descriptor.ts";
 import { type FitMode, normaliseEmbedding, type VectorNormalisation } from "./preprocess.ts";
+import { applyProjection, type Projection } from "./projection.ts";
 
 export interface EmbedderOptions {
   maxBatchSize: number;
@@ -13,6 +15,8 @@ export interface EmbedderOptions {
   fitMode: FitMode;
   smoothing: ResizeFilter;
   normalisation: VectorNormalisation;
+  /** The learned projection applied after the normalisation (src/inference/projection.ts); none: the 2048-d vector. */
+  projection?: Projection;
   /** Decoding threads; decoding is CPU work that competes with the model's threads for cores (default 1). */
   decodeWorkers?: number;
   observer?: Pick<ServiceObserver, "modelBatch">;
@@ -25,8 +29,10 @@ interface PendingInput {
 }
 
 export class Embedder {
-  readonly dimensions = EMBEDDING_DIMENSIONS;
+  /** Length of the vectors it returns. */
+  readonly dimensions: number;
   readonly #session: ModelSession;
+  readonly #projection: Projection | undefined;
   readonly #maxBatchSize: number;
   readonly #normalisation: VectorNormalisation;
   readonly #decodePool: DecodePool;
@@ -38,6 +44,8 @@ export class Embedder {
     this.#session = session;
     this.#maxBatchSize = options.maxBatchSize;
     this.#normalisation = options.normalisation;
+    this.#projection = options.projection;
+    this.dimensions = options.projection?.outputDims ?? EMBEDDING_DIMENSIONS;
     this.#decodePool = new DecodePool({
       workers: options.decodeWorkers ?? 1,
       decode: { fitMode: options.fitMode, smoothing: options.smoothing, maxPixels: options.maxPixels },
@@ -104,17 +112,16 @@ export class Embedder {
         inputs = new Float32Array(batch.length * INPUT_FLOATS);
         batch.forEach((item, i) => inputs.set(item.input, i * INPUT_FLOATS));
       }
+      // Before the model runs: the model thread may take the input's buffer (a batch of one is sent as is).
+      const projection = this.#projection;
+      const colours = projection?.usesColour ? batch.map((item) => colourDescriptor(item.input)) : undefined;
       const startedAt = performance.now();
       const embeddings = await this.#session.embed(inputs, batch.length);
       this.#observer.modelBatch(batch.length, secondsSince(startedAt));
-      batch.forEach((item, i) =>
-        item.resolve(
-          normaliseEmbedding(
-            embeddings.slice(i * EMBEDDING_DIMENSIONS, (i + 1) * EMBEDDING_DIMENSIONS),
-            this.#normalisation,
-          ),
-        ),
-      );
+      batch.forEach((item, i) => {
+        const vector = normaliseEmbedding(embeddings.slice(i * EMBEDDING_DIMENSIONS, (i + 1) * EMBEDDING_DIMENSIONS), this.#normalisation);
+        item.resolve(projection ? applyProjection(projection, vector, colours?.[i]) : vector);
+      });
     } catch (error) {
       for (const item of batch) item.reject(error);
     }

@@ -91,6 +91,7 @@ export class VectorStore {
   #writing: Promise<void> | null = null;
   #closed = false;
   #lock: DataDirLock | null = null;
+  #changes = 0;
 
   private constructor(options: StoreOptions) {
     this.#options = { snapshotAfter: 2000, exactSearchLimit: EXACT_SEARCH_LIMIT, warn: console.error, ...options };
@@ -120,6 +121,11 @@ export class VectorStore {
 
   get count(): number {
     return this.#vectors.size;
+  }
+
+  /** Changes applied since the store was opened: a result computed from the vectors is current while it is unchanged. */
+  get changes(): number {
+    return this.#changes;
   }
 
   has(id: number): boolean {
@@ -219,6 +225,7 @@ export class VectorStore {
 
   #apply(record: JournalRecord): void {
     this.#ensureWritable();
+    this.#changes++;
     const existed = this.#vectors.has(record.id);
     if (existed) this.#index.remove(BigInt(record.id));
     if (record.op === "put") {

@@ -69,6 +69,18 @@ export const BAD_REQUESTS: BadRequest[] = [
     error: invalidField("offset", wholeNumberFrom(0, Number.MAX_SAFE_INTEGER)),
   })),
 
+  // Near-duplicate groups: a threshold from 0.8 to 1, and paging.
+  ...["min_score=0.5", "min_score=1.5", "min_score=abc", "min_score="].map((query) => ({
+    path: `/embeddings/duplicates?${query}`,
+    status: 400,
+    error: invalidField("min_score", numberFrom(0.8, 1)),
+  })),
+  ...["limit=0", "limit=1001"].map((query) => ({
+    path: `/embeddings/duplicates?${query}`,
+    status: 400,
+    error: invalidField("limit", wholeNumberFrom(1, 1000)),
+  })),
+
   // generate-batch: a JSON object with a non-empty list of integer ids.
   { path: "/embeddings/generate-batch", init: post(), status: 400, error: invalidField("product_ids", NOT_AN_ID_LIST) },
   { path: "/embeddings/generate-batch", init: postJson(""), status: 400, error: MALFORMED_JSON },

@@ -17,6 +17,7 @@ const VALID_REQUESTS: Record<string, { path: string; init?: () => RequestInit }>
   checkEmbedding: { path: "/embeddings/check/1" },
   listEmbeddedProducts: { path: "/embeddings/products?limit=10&offset=0" },
   countEmbeddings: { path: "/embeddings/count" },
+  listDuplicates: { path: "/embeddings/duplicates?min_score=0.98&limit=10&offset=0" },
   createEmbedding: { path: "/embeddings/product/1", init: () => ({ method: "POST" }) },
   replaceEmbedding: { path: "/embeddings/product/1", init: () => ({ method: "PUT" }) },
   deleteEmbedding: { path: "/embeddings/product/1", init: () => ({ method: "DELETE" }) },

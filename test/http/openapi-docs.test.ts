@@ -84,6 +84,11 @@ describe("GET /openapi.json", () => {
         statuses: ["200", "400", read, notReady],
       },
       "GET /embeddings/count": { operationId: "countEmbeddings", tags: ["embeddings"], statuses: ["200", read, notReady] },
+      "GET /embeddings/duplicates": {
+        operationId: "listDuplicates",
+        tags: ["embeddings"],
+        statuses: ["200", "202", "400", read, notReady],
+      },
       "POST /embeddings/product/{product_id}": {
         operationId: "createEmbedding",
         tags: ["embeddings"],
