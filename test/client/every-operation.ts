@@ -95,5 +95,7 @@ export async function callEveryOperation(baseUrl: string, photo: Blob, ids: read
   seen.productImage = image.data && { type: image.data.type, bytes: image.data.size };
   const metrics = await client.GET("/metrics", { parseAs: "text" });
   seen.metrics = metrics.data?.includes("fip_index_embeddings");
+  const duplicates = await client.GET("/embeddings/duplicates", { params: { query: { min_score: 0.98 } } });
+  seen.listDuplicates = duplicates.data && "groups" in duplicates.data && { scanned: duplicates.data.products_scanned };
   return seen;
 }

@@ -175,6 +175,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/embeddings/duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Groups of products whose photos score at least min_score with each other, largest first
+         * @description Computed from the index (nothing is fetched or embedded again): each product's nearest neighbours, pairs at or above min_score joined into connected components. A small index is answered at once; a large one starts a find_duplicates task (202): follow it at /tasks/{task_id}, then ask again for the result.
+         */
+        get: operations["listDuplicates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/similar-products/{product_id}": {
         parameters: {
             query?: never;
@@ -432,6 +452,34 @@ export interface components {
                 };
             };
         };
+        DuplicatesPage: {
+            groups: components["schemas"]["DuplicateGroup"][];
+            /** @description Groups in all (this page holds limit of them from offset) */
+            total: number;
+            products_in_groups: number;
+            min_score: number;
+            limit: number;
+            offset: number;
+            products_scanned: number;
+            /** @description When the search ran; the result is reused while the index is unchanged */
+            computed_at: string;
+        };
+        DuplicateGroup: {
+            /** @description Ascending */
+            product_ids: number[];
+            size: number;
+            /** @description The lowest score between two products of the group. Groups are connected components (A~B and B~C join A and C), so it can be below min_score. */
+            lowest_score: number;
+        };
+        DuplicatesTaskAccepted: {
+            /**
+             * Format: uuid
+             * @example 3f1c2a8e-6f7d-4a59-9a3e-0c1b7f4d2e11
+             */
+            task_id: string;
+            /** @enum {string} */
+            status: "queued" | "running";
+        };
         /** @description Best first. similarity_score = 1 - d²/2, where d² is the squared L2 distance in the index between the two unit-length vectors (ResNet50 embeddings, square-rooted per component, then L2-normalised): their cosine similarity. In [0, 1]: 1.0 for an identical photo, higher is more similar; it ranks, it is not a probability. */
         SimilarProducts: {
             similar_products: {
@@ -464,10 +512,10 @@ export interface components {
              */
             task_id: string;
             /**
-             * @description migrate_index: at start, re-embedding an index that an earlier pipeline made
+             * @description migrate_index: at start, re-embedding an index that an earlier pipeline made; find_duplicates: GET /embeddings/duplicates on a large index
              * @enum {string}
              */
-            kind: "embed_product" | "reembed_product" | "delete_product" | "embed_products" | "embed_catalog" | "migrate_index";
+            kind: "embed_product" | "reembed_product" | "delete_product" | "embed_products" | "embed_catalog" | "migrate_index" | "find_duplicates";
             /** @enum {string} */
             status: "queued" | "running" | "succeeded" | "failed";
             product_id: number | null;
@@ -1264,6 +1312,76 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BusyErrorResponse"];
+                };
+            };
+        };
+    };
+    listDuplicates: {
+        parameters: {
+            query?: {
+                min_score?: number;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The groups, a page at a time */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DuplicatesPage"];
+                };
+            };
+            /** @description The index is large: the search runs as a task; ask again once it has succeeded */
+            202: {
+                headers: {
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DuplicatesTaskAccepted"];
+                };
+            };
+            /** @description A bad min_score, limit or offset */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorResponse"];
+                };
+            };
+            /** @description No API key, or not a valid one (the answer has WWW-Authenticate: Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description INTERNAL: a bug; logged with its stack and the request id, never shown to the client */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The model or the index is still loading, or the service is shutting down */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };

@@ -92,6 +92,7 @@ describe("a client generated with openapi-typescript + openapi-fetch", () => {
       getTask: { kind: "embed_catalog", done: 4, errors: 0 },
       productImage: { type: "image/jpeg", bytes: photos[0]!.bytes.byteLength },
       metrics: true,
+      listDuplicates: { scanned: 4 },
     });
     expect(seen.similarToProduct).toHaveLength(2);
     expect(seen.similarToProduct).not.toContain(first);

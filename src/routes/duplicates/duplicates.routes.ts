@@ -1,8 +1,16 @@
 // Route definition for the near-duplicate groups of the index (a catalogue tool: the same photo under several products).
 import { createRoute, z } from "@hono/zod-openapi";
 import { DEFAULT_MIN_SCORE, LOWEST_MIN_SCORE } from "../../similarity/duplicate-thresholds.ts";
-import { decimalNumber, errorResponse, jsonResponse, notReadyResponse, readAccess, readRefusals, wholeNumber } from "../../http/schemas.ts";
-
+import {
+  badRequestResponse,
+  decimalNumber,
+  jsonResponse,
+  notReadyResponse,
+  readAccess,
+  readRefusals,
+  TaskId,
+  wholeNumber,
+} from "../../http/schemas.ts";
 
 const DuplicateGroupSchema = z
   .object({
@@ -29,7 +37,7 @@ const DuplicatesPage = z
   .openapi("DuplicatesPage");
 
 const DuplicatesTaskAccepted = z
-  .object({ task_id: z.string(), status: z.enum(["queued", "running"]) })
+  .object({ task_id: TaskId, status: z.enum(["queued", "running"]) })
   .openapi("DuplicatesTaskAccepted");
 
 export const listDuplicates = createRoute({
@@ -58,7 +66,7 @@ export const listDuplicates = createRoute({
       ...jsonResponse(DuplicatesTaskAccepted, "The index is large: the search runs as a task; ask again once it has succeeded"),
       headers: z.object({ Location: z.string().openapi({ example: "/tasks/3f1c2a8e-6f7d-4a59-9a3e-0c1b7f4d2e11" }) }),
     },
-    400: errorResponse("A bad min_score, limit or offset"),
+    400: badRequestResponse("A bad min_score, limit or offset"),
     ...readRefusals,
     503: notReadyResponse,
   },
