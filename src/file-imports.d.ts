@@ -32,3 +32,7 @@ declare module "*/favicon.svg" {
   const text: string;
   export default text;
 }
+declare module "*/duplicates-panel.js" {
+  const text: string;
+  export default text;
+}

@@ -3,6 +3,7 @@
 import type { Hono } from "hono";
 import { SEARCH_PAGE_POLICY } from "../http/security-headers.ts";
 import apiClient from "./api-client.js" with { type: "text" };
+import duplicatesPanel from "./duplicates-panel.js" with { type: "text" };
 import favicon from "./favicon.svg" with { type: "text" };
 import styles from "./search-page.css" with { type: "text" };
 import page from "./search-page.html" with { type: "text" };
@@ -16,6 +17,7 @@ const FILES: Record<string, [text: string, contentType: string]> = {
   "search-page.js": [script, JAVASCRIPT],
   "api-client.js": [apiClient, JAVASCRIPT],
   "service-status.js": [serviceStatus, JAVASCRIPT],
+  "duplicates-panel.js": [duplicatesPanel, JAVASCRIPT],
   "search-page.css": [styles, "text/css; charset=utf-8"],
 };
 

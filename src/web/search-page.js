@@ -2,6 +2,7 @@
 // It calls the service's public API like any other client and shows the API's own error messages. Plain ES2022
 // modules, no framework and no build step; the service serves these files as they are.
 import { $, ApiError, apiJson, readError, showForgetKey } from "./api-client.js";
+import { wireDuplicatesPanel } from "./duplicates-panel.js";
 import { refreshCount, refreshTasks, report, showMessage, showServiceProblem, wireCatalogPanel } from "./service-status.js";
 
 const DEFAULT_TOP_N = 12;
@@ -226,6 +227,7 @@ async function start() {
   wirePhotoInputs();
   wireBrowsing();
   wireCatalogPanel(() => showView(currentView()));
+  wireDuplicatesPanel();
   showForgetKey();
   optionsFromLocation();
   const ready = await fetch("/ready").catch(() => null);

@@ -61,6 +61,7 @@ const KIND_NAMES = {
   embed_products: "Embed a list of products",
   embed_catalog: "Embed the whole catalogue",
   migrate_index: "Re-embed the index for a new pipeline",
+  find_duplicates: "Find near-duplicates",
 };
 
 export async function refreshCount() {

@@ -10,7 +10,7 @@ import type { Browser, Page } from "playwright-core";
 import { createUnreadyApp } from "../helpers/app-under-test.ts";
 import { CHROMIUM_REQUIRED, haveChromium, launchChromium, MISSING_CHROMIUM } from "../helpers/browser.ts";
 import { REPO_ROOT } from "../helpers/catalog-server.ts";
-import { requireModel, tempDir } from "../helpers/environment.ts";
+import { requireModel, tempDir, waitFor } from "../helpers/environment.ts";
 import { freePort, type ServiceProcess, startService } from "../helpers/service-process.ts";
 import { catalogPhotos } from "./e2e-fixtures.ts";
 
@@ -256,6 +256,33 @@ describe.if(HAVE_CHROMIUM && HAVE_MODEL)("the search page, in Chromium, against 
     expect(await page.evaluate(`[...document.querySelectorAll("#results img")].every((image) => image.naturalWidth > 0)`)).toBe(true);
     const desktopShot = await page.screenshot({ fullPage: false });
     if (UPDATE_SCREENSHOTS) await Bun.write(join(REPO_ROOT, "docs/search-page-desktop.png"), desktopShot);
+  });
+
+  test("near-duplicates: a photo stored again under another product id is shown as a group of the two", async () => {
+    const original = photos.ids[2]!;
+    const copy = 990_001;
+    await copyFile(join(folder, `${original}.jpg`), join(folder, `${copy}.jpg`));
+    const posted = await service.json(`/embeddings/product/${copy}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${API_KEY}` },
+    });
+    expect(posted.status).toBe(202);
+    await waitFor(
+      async () => {
+        const task = await service.json(`/tasks/${posted.body.task_id}`);
+        return task.body.status === "queued" || task.body.status === "running" ? undefined : task.body.status;
+      },
+      { what: "the copy to be embedded" },
+    ).then((status) => expect(status).toBe("succeeded"));
+
+    await page.goto(`${service.url}/`);
+    await page.getByRole("button", { name: "Find near-duplicates" }).click();
+    const group = page.locator("#duplicate-groups li", { hasText: `#${copy}` });
+    await group.waitFor({ timeout: 30_000 });
+    expect(await group.locator("a").allTextContents()).toContain(`#${original}`);
+    expect(await group.locator(".task-title").textContent()).toMatch(/^\d+ products, lowest score 1\.000$/);
+    await group.getByRole("link", { name: `#${copy}` }).click();
+    await page.waitForURL(`${service.url}/?product=${copy}`);
   });
 
   test("the page's script threw nothing along the way", () => {
