@@ -12,12 +12,20 @@ export interface DecodePoolOptions {
   /** Worker threads; each decodes one photo at a time. */
   workers: number;
   decode: DecodeOptions;
+  /** Also describe each photo's colours (for a projection with a colour part). */
+  withColour?: boolean;
+}
+
+/** The model's input for a photo, and its colour descriptor when the pool was asked for one. */
+export interface DecodedPhoto {
+  input: Float32Array;
+  colour: Float32Array | null;
 }
 
 interface Job {
   id: number;
   bytes: Uint8Array;
-  resolve: (input: Float32Array) => void;
+  resolve: (photo: DecodedPhoto) => void;
   reject: (error: unknown) => void;
 }
 
@@ -29,6 +37,7 @@ interface Slot {
 
 export class DecodePool implements AsyncDisposable {
   readonly #options: DecodeOptions;
+  readonly #withColour: boolean;
   readonly #slots: Slot[] = [];
   readonly #interactive: Job[] = [];
   readonly #bulk: Job[] = [];
@@ -39,6 +48,7 @@ export class DecodePool implements AsyncDisposable {
 
   constructor(options: DecodePoolOptions) {
     this.#options = options.decode;
+    this.#withColour = options.withColour ?? false;
     const started: Promise<void>[] = [];
     for (let i = 0; i < Math.max(1, options.workers); i++) {
       const slot: Slot = { worker: null, job: null };
@@ -75,7 +85,7 @@ export class DecodePool implements AsyncDisposable {
    * bytes are not an acceptable photo. The bytes are handed over to the worker, not copied: the caller's array is
    * left empty (detached) unless it is a view of a larger buffer, which is copied.
    */
-  decode(bytes: Uint8Array, options: { interactive?: boolean } = {}): Promise<Float32Array> {
+  decode(bytes: Uint8Array, options: { interactive?: boolean } = {}): Promise<DecodedPhoto> {
     if (this.#closed) return Promise.reject(new Error("the decode pool is closed"));
     return new Promise((resolve, reject) => {
       const job = { id: this.#nextId++, bytes, resolve, reject };
@@ -128,7 +138,7 @@ export class DecodePool implements AsyncDisposable {
       slot.worker ??= this.#startWorker(slot);
       slot.worker.ref();
       const bytes = ownedBuffer(job.bytes);
-      slot.worker.postMessage({ id: job.id, bytes, options: this.#options } satisfies DecodeRequest, [bytes.buffer]);
+      slot.worker.postMessage({ id: job.id, bytes, options: this.#options, withColour: this.#withColour } satisfies DecodeRequest, [bytes.buffer]);
     }
   }
 
@@ -139,7 +149,7 @@ export class DecodePool implements AsyncDisposable {
     slot.worker?.unref();
     if ("input" in reply) {
       this.#decoded++;
-      job.resolve(reply.input);
+      job.resolve({ input: reply.input, colour: reply.colour });
     } else {
       job.reject(rebuildError(reply.failure));
     }

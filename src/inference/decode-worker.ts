@@ -2,6 +2,7 @@
 // error's class does not cross threads), so decoding, resizing and tensor conversion never hold up the event loop
 // that answers searches. Inside the compiled binary it is bundled as an entrypoint of its own (scripts/build-binary.ts).
 import { AppError, type ErrorCode } from "../errors.ts";
+import { colourDescriptor } from "./colour-descriptor.ts";
 import { type DecodeOptions, decodeToModelInput } from "./image-decoder.ts";
 import { INPUT_FLOATS } from "./preprocess.ts";
 
@@ -11,13 +12,17 @@ export interface DecodeRequest {
   id: number;
   bytes: Uint8Array;
   options: DecodeOptions;
+  /** Also describe the photo's colours (the learned projection's colour part), here rather than on the event loop. */
+  withColour: boolean;
 }
 
 export type DecodeFailure =
   | { kind: "app"; code: ErrorCode; status: number; message: string; details?: unknown }
   | { kind: "other"; name: string; message: string };
 
-export type DecodeReply = { id: number; input: Float32Array } | { id: number; failure: DecodeFailure };
+export type DecodeReply =
+  | { id: number; input: Float32Array; colour: Float32Array | null }
+  | { id: number; failure: DecodeFailure };
 
 /** Sent once, when the decoder and its native addon have loaded (imports are done before this module's body runs). */
 export interface DecoderLoaded {
@@ -25,11 +30,14 @@ export interface DecoderLoaded {
 }
 
 self.onmessage = async (event: MessageEvent<DecodeRequest>) => {
-  const { id, bytes, options } = event.data;
+  const { id, bytes, options, withColour } = event.data;
   try {
     const input = new Float32Array(INPUT_FLOATS);
     await decodeToModelInput(bytes, options, input);
-    postMessage({ id, input } satisfies DecodeReply, [input.buffer]);
+    const colour = withColour ? colourDescriptor(input) : null;
+    const transfer: ArrayBuffer[] = [input.buffer];
+    if (colour) transfer.push(colour.buffer as ArrayBuffer);
+    postMessage({ id, input, colour } satisfies DecodeReply, transfer);
   } catch (error) {
     postMessage({ id, failure: describeFailure(error) } satisfies DecodeReply);
   }

@@ -24,6 +24,8 @@ export interface EmbedderOptions {
 
 interface PendingInput {
   input: Float32Array;
+  /** Computed by the decoding thread when the projection needs it. */
+  colour: Float32Array | null;
   resolve: (embedding: Float32Array) => void;
   reject: (error: unknown) => void;
 }
@@ -49,6 +51,7 @@ export class Embedder {
     this.#decodePool = new DecodePool({
       workers: options.decodeWorkers ?? 1,
       decode: { fitMode: options.fitMode, smoothing: options.smoothing, maxPixels: options.maxPixels },
+      withColour: options.projection?.usesColour ?? false,
     });
     this.#observer = options.observer ?? silentObserver;
   }
@@ -68,8 +71,8 @@ export class Embedder {
    * decoding thread: the caller's array is left empty.
    */
   async embedImage(bytes: Uint8Array, options: { interactive?: boolean } = {}): Promise<Float32Array> {
-    const input = await this.#decodePool.decode(bytes, options);
-    return this.embedInput(input, options);
+    const { input, colour } = await this.#decodePool.decode(bytes, options);
+    return this.embedInput(input, { ...options, colour });
   }
 
   /** Settles once the decoding threads have loaded the decoder; rejects if they cannot. */
@@ -82,10 +85,16 @@ export class Embedder {
     return this.#decodePool.close();
   }
 
-  /** Embeds an already preprocessed input (3x224x224, RGB 0..255). */
-  embedInput(input: Float32Array, options: { interactive?: boolean } = {}): Promise<Float32Array> {
+  /**
+   * Embeds an already preprocessed input (3x224x224, RGB 0..255); its colour descriptor is computed here unless
+   * given (photos from embedImage bring theirs from the decoding thread).
+   */
+  embedInput(
+    input: Float32Array,
+    options: { interactive?: boolean; colour?: Float32Array | null } = {},
+  ): Promise<Float32Array> {
     return new Promise((resolve, reject) => {
-      const pending = { input, resolve, reject };
+      const pending = { input, colour: options.colour ?? null, resolve, reject };
       if (options.interactive) this.#waiting.unshift(pending);
       else this.#waiting.push(pending);
       void this.#runBatches();
@@ -114,7 +123,7 @@ export class Embedder {
       }
       // Before the model runs: the model thread may take the input's buffer (a batch of one is sent as is).
       const projection = this.#projection;
-      const colours = projection?.usesColour ? batch.map((item) => colourDescriptor(item.input)) : undefined;
+      const colours = projection?.usesColour ? batch.map((item) => item.colour ?? colourDescriptor(item.input)) : undefined;
       const startedAt = performance.now();
       const embeddings = await this.#session.embed(inputs, batch.length);
       this.#observer.modelBatch(batch.length, secondsSince(startedAt));

@@ -3,6 +3,7 @@ import { createCanvas } from "@napi-rs/canvas";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AppError } from "../../src/errors.ts";
+import { colourDescriptor } from "../../src/inference/colour-descriptor.ts";
 import { DecodePool } from "../../src/inference/decode-pool.ts";
 import { type DecodeOptions, decodeToModelInput } from "../../src/inference/image-decoder.ts";
 import { INPUT_FLOATS } from "../../src/inference/model-session.ts";
@@ -64,9 +65,18 @@ describe("DecodePool", () => {
     ];
     for (const photo of photos) {
       const expected = await inThreadDecode(photo);
-      expect(await pool.decode(photo.slice())).toEqual(expected);
+      expect((await pool.decode(photo.slice())).input).toEqual(expected);
     }
     expect(pool.decoded).toBe(photos.length);
+  });
+
+  test("describes the photo's colours in the thread too when asked (the projection's colour part), and only then", async () => {
+    const photo = twoColourPhoto("rgb(200, 30, 30)", "rgb(20, 40, 220)");
+    await using withColour = new DecodePool({ workers: 1, decode: options, withColour: true });
+    const decoded = await withColour.decode(photo.slice());
+    expect(decoded.colour).toEqual(colourDescriptor(await inThreadDecode(photo)));
+    await using without = new DecodePool({ workers: 1, decode: options });
+    expect((await without.decode(photo.slice())).colour).toBeNull();
   });
 
   test("a refused photo comes back as the same AppError", async () => {
@@ -81,7 +91,7 @@ describe("DecodePool", () => {
     const notAnImage = await rejection(pool.decode(new TextEncoder().encode("GIF89a or text")));
     expect([notAnImage.status, notAnImage.code]).toEqual([415, "UNSUPPORTED_MEDIA_TYPE"]);
     // The worker survives its refusals.
-    expect(await pool.decode(solidPhoto(20, 20, "rgb(1, 2, 3)"))).toEqual(await inThreadDecode(solidPhoto(20, 20, "rgb(1, 2, 3)")));
+    expect((await pool.decode(solidPhoto(20, 20, "rgb(1, 2, 3)"))).input).toEqual(await inThreadDecode(solidPhoto(20, 20, "rgb(1, 2, 3)")));
   });
 
   test("an interactive photo goes ahead of the bulk photos waiting", async () => {
