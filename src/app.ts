@@ -2,7 +2,8 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AccessConfig } from "./config.ts";
 import { AppError } from "./errors.ts";
-import { type ClientAddress, requireAccess } from "./http/auth.ts";
+import { requireAccess } from "./http/auth.ts";
+import type { ClientAddress } from "./http/client-address.ts";
 import { corsForOrigins } from "./http/cors.ts";
 import { refuseCrossOriginWrites, requireJsonBodies } from "./http/cross-site.ts";
 import { mountDocsPage } from "./http/docs-page.ts";
