@@ -4,7 +4,7 @@
 // writes ask for the API key once, and the page fits a 390-px phone. Screenshots: FIP_UPDATE_SCREENSHOTS=1 writes
 // docs/search-page-desktop.png and docs/search-page-phone.png.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { copyFile, writeFile } from "node:fs/promises";
+import { copyFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { createUnreadyApp } from "../helpers/app-under-test.ts";
@@ -12,7 +12,7 @@ import { CHROMIUM_REQUIRED, haveChromium, launchChromium, MISSING_CHROMIUM } fro
 import { REPO_ROOT } from "../helpers/catalog-server.ts";
 import { requireModel, tempDir, waitFor } from "../helpers/environment.ts";
 import { freePort, type ServiceProcess, startService } from "../helpers/service-process.ts";
-import { catalogPhotos } from "./e2e-fixtures.ts";
+import { catalogPhotos, writePhotoFolder } from "./e2e-fixtures.ts";
 
 setDefaultTimeout(120_000);
 
@@ -74,11 +74,7 @@ describe.if(HAVE_CHROMIUM && HAVE_MODEL)("the search page, in Chromium, against 
 
   beforeAll(async () => {
     folder = cleanup.use(await tempDir("fip-page-photos-")).path;
-    for (const product of photos.products) {
-      const target = join(folder, `${product.id}.jpg`);
-      if (typeof product.image === "string") await copyFile(product.image, target);
-      else await writeFile(target, product.image);
-    }
+    await writePhotoFolder(photos, folder);
     const dataDir = cleanup.use(await tempDir("fip-page-data-")).path;
     const port = freePort();
     service = cleanup.use(
