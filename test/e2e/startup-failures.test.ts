@@ -4,21 +4,19 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { REPO_ROOT } from "../helpers/catalog-server.ts";
 import { MODEL_PATH, requireModel, tempDir } from "../helpers/environment.ts";
+import { runCommand } from "../helpers/run-command.ts";
 
 const HOLDER = join(REPO_ROOT, "test/helpers/hold-data-dir.ts");
 const HAVE_MODEL = requireModel("start-up failures");
 
 /** Runs `serve` with exactly this environment (plus PATH and TMPDIR) to its exit; its output, both streams. */
 async function start(env: Record<string, string>): Promise<{ exitCode: number; lines: string[] }> {
-  const child = Bun.spawn([process.execPath, "src/main.ts"], {
+  const { exitCode, stdout, stderr } = await runCommand([process.execPath, "src/main.ts"], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? "", TMPDIR: process.env.TMPDIR ?? "/tmp", HOST: "127.0.0.1", PORT: "0", LOG_FORMAT: "text", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
+    timeout: 30_000,
+    killSignal: "SIGKILL",
   });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  clearTimeout(timer);
   return { exitCode, lines: `${stdout}${stderr}`.split("\n").filter((line) => line.trim() !== "") };
 }
 

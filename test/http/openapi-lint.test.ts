@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { REPO_ROOT } from "../helpers/catalog-server.ts";
 import { call, createUnreadyApp } from "../helpers/app-under-test.ts";
 import { tempDir } from "../helpers/environment.ts";
+import { type CommandResult, runCommand } from "../helpers/run-command.ts";
 
 const bin = (name: string) => join(REPO_ROOT, "node_modules/.bin", name);
 
@@ -15,20 +16,12 @@ async function writeDocument(dir: string): Promise<string> {
   return path;
 }
 
-async function run(command: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const child = Bun.spawn(command, {
+function run(command: string[]): Promise<CommandResult> {
+  return runCommand(command, {
     cwd: REPO_ROOT,
     // No usage reports and no update check: nothing leaves the machine.
     env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true", NO_COLOR: "1" },
-    stdout: "pipe",
-    stderr: "pipe",
   });
-  const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { exitCode, stdout, stderr };
 }
 
 describe("the OpenAPI document passes the common linters", () => {
