@@ -108,6 +108,12 @@ describe.skipIf(!HAVE_MODEL)("SIGTERM while products are being embedded", () => 
     );
     // From now on every catalogue answer takes a minute: what is in flight cannot finish within the grace period.
     catalog.faults = { delayMs: 60_000 };
+    // A product must be waiting on the catalogue when SIGTERM comes: on a quiet machine every product in flight may
+    // already be past its download, and those finish well inside the grace period.
+    const requestsBefore = catalog.requests.length;
+    await waitFor(() => (catalog.requests.length > requestsBefore ? true : undefined), {
+      what: "a catalogue request held by the delay",
+    });
     const doneBeforeSigterm = (await storedIds(service, { settled: false })).length;
 
     const started = performance.now();
