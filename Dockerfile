@@ -17,6 +17,8 @@ RUN npm ci --no-audit --no-fund --ignore-scripts \
  && npm run postinstall
 COPY tsconfig.json ./
 COPY src ./src
+# The learned projection (npm run fit) is a data file in the repository, embedded in the binary like the model.
+COPY models/fashion-projection.bin ./models/
 RUN npm run build \
  && mkdir -p /out/data \
  && cp dist/fashion-image-processor /out/ \
@@ -39,5 +41,9 @@ USER nonroot
 # No curl in distroless: the binary asks its own /health (exit 0 or 1).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["/usr/local/bin/fashion-image-processor", "healthcheck"]
+# On SIGTERM the service refuses new work, lets what is in flight finish for up to SHUTDOWN_GRACE_MS (8 s), saves
+# and exits 0: within `docker stop`'s default 10 s before SIGKILL. Raise them together (`docker stop -t 30` or
+# compose's `stop_grace_period: 30s` with SHUTDOWN_GRACE_MS=25000), leaving a couple of seconds to save.
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/fashion-image-processor"]
 CMD ["serve"]

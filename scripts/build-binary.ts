@@ -11,16 +11,20 @@
 //   usearch           dist/{esm,cjs}/usearch.js computes its addon's directory and calls node-gyp-build on it
 // The packages' code is otherwise used as it is. Their versions are pinned in package.json; if one changes how it
 // loads its addon, this build fails rather than making a binary that only works beside node_modules.
+//
+// Photos are decoded, the model runs, and index segments are written in worker threads. Bun does not follow `new Worker(path)` into the bundle, so
+// each worker's file is an entrypoint of its own, bundled at its path under src/ (the build's root), where
+// workerEntry() in src/runtime/standalone.ts finds it.
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, relative, resolve, sep } from "node:path";
 import { parseArgs } from "node:util";
 import type { BunPlugin } from "bun";
 
 const REPO_ROOT = resolve(import.meta.dir, "..");
-const ENTRY = resolve(REPO_ROOT, "src/main.ts");
+const SOURCE_ROOT = resolve(REPO_ROOT, "src");
+const ENTRY = resolve(SOURCE_ROOT, "main.ts");
+const WORKERS = ["inference/decode-worker.ts", "inference/model-worker.ts", "store/segment-worker.ts"].map((path) => resolve(SOURCE_ROOT, path));
 const LOADER = resolve(REPO_ROOT, "src/runtime/native-libraries.ts");
-/** Started with `new Worker(...)` by the store; a compiled binary holds only the files given as entrypoints. */
-const SEGMENT_WORKER = resolve(REPO_ROOT, "src/store/segment-worker.ts");
 const MODEL = resolve(REPO_ROOT, "models/resnet50.onnx");
 
 const { values } = parseArgs({
@@ -80,7 +84,8 @@ mkdirSync(dirname(outfile), { recursive: true });
 
 const started = performance.now();
 const result = await Bun.build({
-  entrypoints: [ENTRY, SEGMENT_WORKER],
+  entrypoints: [ENTRY, ...WORKERS],
+  root: SOURCE_ROOT,
   target: "bun",
   // Whitespace and syntax only: identifiers stay readable in the stack traces of logged errors.
   minify: { whitespace: true, syntax: true },

@@ -2,16 +2,21 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AccessConfig } from "./config.ts";
 import { AppError } from "./errors.ts";
-import { type ClientAddress, requireAccess } from "./http/auth.ts";
+import { requireAccess } from "./http/auth.ts";
+import type { ClientAddress } from "./http/client-address.ts";
 import { corsForOrigins } from "./http/cors.ts";
 import { refuseCrossOriginWrites, requireJsonBodies } from "./http/cross-site.ts";
 import { mountDocsPage } from "./http/docs-page.ts";
-import { handleError, handleNotFound, validationHook } from "./http/error-handling.ts";
+import { AllowedMethods, answerUnmatched, refuseWrongMethod } from "./http/allowed-methods.ts";
+import { handleError, validationHook } from "./http/error-handling.ts";
+import { headLikeGet } from "./http/head-requests.ts";
+import { mountOpenApiDocument } from "./http/openapi-document.ts";
 import { observeRequests } from "./http/request-log.ts";
 import type { Logger } from "./observability/log.ts";
 import type { ServiceMetrics } from "./observability/metrics.ts";
 import { API_KEY_SCHEMES } from "./http/schemas.ts";
 import { securityHeaders } from "./http/security-headers.ts";
+import { createDuplicatesRouter } from "./routes/duplicates/duplicates.router.ts";
 import { createEmbeddingsRouter } from "./routes/embeddings/embeddings.router.ts";
 import { createHealthRouter } from "./routes/health/health.router.ts";
 import { createMetricsRouter } from "./routes/metrics/metrics.router.ts";
@@ -19,6 +24,7 @@ import { createProductsRouter } from "./routes/products/products.router.ts";
 import { createSimilarRouter } from "./routes/similar/similar.router.ts";
 import { createTasksRouter } from "./routes/tasks/tasks.router.ts";
 import type { ServiceSlot } from "./services.ts";
+import { mountSearchPage } from "./web/mount-search-page.ts";
 
 export interface AppDeps {
   services: ServiceSlot;
@@ -40,18 +46,22 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono({ strict: false, defaultHook: validationHook });
+  const allowedMethods = new AllowedMethods(app);
   app.onError(handleError);
-  app.notFound(handleNotFound);
-  // First, so every answer (errors, 404s, refusals by later middleware) is logged, counted and carries the request id.
+  app.notFound(answerUnmatched(allowedMethods));
+  // First, so every answer (errors, 404s, 405s, refusals by later middleware) is logged, counted and carries the
+  // request id.
   app.use(observeRequests({ logger: deps.logger, metrics: deps.metrics }));
   app.use(securityHeaders());
+  app.use(headLikeGet());
+  app.use(refuseWrongMethod(allowedMethods));
 
   app.use(async function refuseWhileShuttingDown(c, next) {
-    // Liveness stays truthful while in-flight work finishes.
-    if (deps.isShuttingDown?.() && c.req.path !== "/health") {
-      c.header("Connection", "close");
-      throw new AppError("SHUTTING_DOWN", 503, "the service is shutting down");
-    }
+    if (!deps.isShuttingDown?.()) return next();
+    // The port stays open while in-flight work finishes; every answer closes its connection, and liveness stays
+    // truthful.
+    c.header("Connection", "close");
+    if (c.req.path !== "/health") throw new AppError("SHUTTING_DOWN", 503, "the service is shutting down");
     await next();
   });
 
@@ -64,6 +74,7 @@ export function createApp(deps: AppDeps) {
   app
     .route("/", createHealthRouter(deps.services))
     .route("/", createEmbeddingsRouter(deps.services))
+    .route("/", createDuplicatesRouter(deps.services))
     .route("/", createSimilarRouter(deps.services, { maxUploadBytes: deps.maxUploadBytes }))
     .route("/", createTasksRouter(deps.services))
     .route("/", createProductsRouter(deps.services))
@@ -72,18 +83,9 @@ export function createApp(deps: AppDeps) {
   for (const [name, scheme] of Object.entries(API_KEY_SCHEMES)) {
     app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
   }
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "fashion-image-processor",
-      version: deps.version,
-      description:
-        "Visual similarity for fashion catalogues: ResNet50 embeddings of product photos in a USearch index. " +
-        "Writes run as background tasks (202 + Location: /tasks/{task_id}). Every error is " +
-        '{"error": {"code", "message", "details"?}} with a 4xx/5xx status.',
-    },
-  });
+  mountOpenApiDocument(app, deps.version);
   mountDocsPage(app, "/openapi.json");
+  mountSearchPage(app);
   return app;
 }
 

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { LogFormat } from "./observability/log.ts";
+import { hostOf, isNeverFetched } from "./catalog/outbound-policy.ts";
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -23,6 +24,42 @@ const httpUrl = z
   .url({ protocol: /^https?$/ })
   .transform((url) => url.replace(/\/+$/, ""));
 
+const neverFetched = (url: URL) =>
+  `${url.origin} is a link-local, metadata or unspecified address; the service never fetches from it`;
+
+/** `https://cdn.example, http://img.example:8080` -> normalised origins; anything else is a readable issue. */
+const originList = z.preprocess(
+  emptyAsUnset,
+  z
+    .string()
+    .default("")
+    .transform((value, ctx) => {
+      const origins: string[] = [];
+      for (const entry of value.split(",").map((part) => part.trim()).filter(Boolean)) {
+        const url = URL.parse(entry);
+        const isOrigin =
+          url !== null &&
+          (url.protocol === "http:" || url.protocol === "https:") &&
+          !url.username &&
+          !url.password &&
+          url.pathname === "/" &&
+          !url.search &&
+          !url.hash;
+        if (!isOrigin) {
+          const message = `${JSON.stringify(entry)} is not an http(s) origin (scheme://host[:port], no path)`;
+          ctx.addIssue({ code: "custom", message });
+          return z.NEVER;
+        }
+        if (isNeverFetched(hostOf(url))) {
+          ctx.addIssue({ code: "custom", message: neverFetched(url) });
+          return z.NEVER;
+        }
+        origins.push(url.origin);
+      }
+      return origins;
+    }),
+);
+
 const envSchema = z
   .object({
     PORT: z.coerce.number().int().min(0).max(65535).default(8000),
@@ -32,12 +69,15 @@ const envSchema = z
     INFERENCE_BACKEND: z.enum(["native", "wasm"]).default("native"),
     INFERENCE_THREADS: positiveInt(2),
     INFERENCE_BATCH_SIZE: positiveInt(16),
+    DECODE_WORKERS: positiveInt(1),
     CATALOG_API_URL: z.preprocess(emptyAsUnset, httpUrl.optional()),
     CATALOG_API_TOKEN: z.preprocess(emptyAsUnset, z.string().optional()),
     CATALOG_DIR: z.preprocess(emptyAsUnset, z.string().optional()),
     CATALOG_TIMEOUT_MS: positiveInt(15_000),
     CATALOG_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
     CATALOG_CONCURRENCY: positiveInt(8),
+    CATALOG_IMAGE_ORIGINS: originList,
+    CATALOG_MAX_PAGES: positiveInt(100_000),
     PUBLIC_URL: z.preprocess(emptyAsUnset, httpUrl.optional()),
     IMAGE_URL_TEMPLATE: z.preprocess(
       emptyAsUnset,
@@ -57,6 +97,8 @@ const envSchema = z
     ALLOW_ANONYMOUS_WRITES: flag,
     METRICS_REQUIRE_KEY: flag,
     CORS_ORIGINS: z.preprocess(emptyAsUnset, z.string().optional()),
+    // Leaves time to save within `docker stop`'s default 10 s.
+    SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(8_000),
   })
   .superRefine((env, ctx) => {
     const problem = (variable: string, message: string) => ctx.addIssue({ code: "custom", path: [variable], message });
@@ -85,6 +127,10 @@ const envSchema = z
         message: "set exactly one of CATALOG_API_URL (a products API) or CATALOG_DIR (a folder of <id>.jpg photos)",
       });
     }
+    const apiUrl = env.CATALOG_API_URL ? new URL(env.CATALOG_API_URL) : null;
+    if (apiUrl && isNeverFetched(hostOf(apiUrl))) {
+      ctx.addIssue({ code: "custom", path: ["CATALOG_API_URL"], message: neverFetched(apiUrl) });
+    }
   });
 
 export type CatalogConfig =
@@ -96,9 +142,18 @@ export interface Config {
   host: string;
   dataDir: string;
   modelPath: string;
-  inference: { backend: "native" | "wasm"; threads: number; batchSize: number };
+  /** `decodeWorkers`: threads that decode photos, beside the model's `threads`. */
+  inference: { backend: "native" | "wasm"; threads: number; batchSize: number; decodeWorkers: number };
   catalog: CatalogConfig;
-  catalogHttp: { timeoutMs: number; retries: number; concurrency: number };
+  catalogHttp: {
+    timeoutMs: number;
+    retries: number;
+    concurrency: number;
+    /** Origins besides the API's that photos and redirects may come from (a CDN); nothing else is fetched. */
+    imageOrigins: string[];
+  };
+  /** Most pages one catalogue walk reads. */
+  catalogMaxPages: number;
   /** `{id}` is replaced by the product id in every `image_url` the service answers with. */
   imageUrlTemplate: string;
   maxUploadBytes: number;
@@ -112,6 +167,8 @@ export interface Config {
   access: AccessConfig;
   /** Origins allowed to call from a browser (CORS); empty: no CORS headers at all. */
   corsOrigins: string[];
+  /** After SIGTERM: how long running work may take to finish before it is stopped. */
+  shutdownGraceMs: number;
 }
 
 /** Who may do what (see src/http/auth.ts). No keys: writes only from loopback, unless anonymous writes are allowed. */
@@ -154,9 +211,20 @@ export function parseConfig(
     host: e.HOST,
     dataDir: e.DATA_DIR,
     modelPath: e.MODEL_PATH,
-    inference: { backend: e.INFERENCE_BACKEND, threads: e.INFERENCE_THREADS, batchSize: e.INFERENCE_BATCH_SIZE },
+    inference: {
+      backend: e.INFERENCE_BACKEND,
+      threads: e.INFERENCE_THREADS,
+      batchSize: e.INFERENCE_BATCH_SIZE,
+      decodeWorkers: e.DECODE_WORKERS,
+    },
     catalog,
-    catalogHttp: { timeoutMs: e.CATALOG_TIMEOUT_MS, retries: e.CATALOG_RETRIES, concurrency: e.CATALOG_CONCURRENCY },
+    catalogHttp: {
+      timeoutMs: e.CATALOG_TIMEOUT_MS,
+      retries: e.CATALOG_RETRIES,
+      concurrency: e.CATALOG_CONCURRENCY,
+      imageOrigins: e.CATALOG_IMAGE_ORIGINS,
+    },
+    catalogMaxPages: e.CATALOG_MAX_PAGES,
     imageUrlTemplate: e.IMAGE_URL_TEMPLATE ?? defaultImageUrl,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     maxImagePixels: e.MAX_IMAGE_PIXELS,
@@ -170,6 +238,7 @@ export function parseConfig(
       metricsRequireKey: e.METRICS_REQUIRE_KEY,
     },
     corsOrigins: commaList(e.CORS_ORIGINS),
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };
 }
 

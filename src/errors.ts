@@ -1,24 +1,30 @@
 // Errors the service expects, each with a stable code and the HTTP status it maps to. The core throws these; the
 // HTTP layer turns them into the JSON error envelope, and background tasks record them per product.
 
-export type ErrorCode =
-  | "VALIDATION_FAILED"
-  | "UNAUTHORIZED"
-  | "FORBIDDEN"
-  | "NOT_FOUND"
-  | "PRODUCT_NOT_FOUND"
-  | "EMBEDDING_NOT_FOUND"
-  | "TASK_NOT_FOUND"
-  | "PAYLOAD_TOO_LARGE"
-  | "UNSUPPORTED_MEDIA_TYPE"
-  | "INVALID_IMAGE"
-  | "IMAGE_TOO_LARGE"
-  | "CATALOG_UNAVAILABLE"
-  | "WALK_IN_PROGRESS"
-  | "QUEUE_FULL"
-  | "NOT_READY"
-  | "SHUTTING_DOWN"
-  | "INTERNAL";
+/** Every code an error envelope or a task error can carry: the OpenAPI document's enum is this list. */
+export const ERROR_CODES = [
+  "VALIDATION_FAILED",
+  "UNAUTHORIZED",
+  "FORBIDDEN",
+  "NOT_FOUND",
+  "PRODUCT_NOT_FOUND",
+  "EMBEDDING_NOT_FOUND",
+  "TASK_NOT_FOUND",
+  "METHOD_NOT_ALLOWED",
+  "PAYLOAD_TOO_LARGE",
+  "UNSUPPORTED_MEDIA_TYPE",
+  "INVALID_IMAGE",
+  "IMAGE_TOO_LARGE",
+  "CATALOG_UNAVAILABLE",
+  "WALK_IN_PROGRESS",
+  "QUEUE_FULL",
+  "OUTBOUND_URL_REFUSED",
+  "NOT_READY",
+  "SHUTTING_DOWN",
+  "INTERNAL",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export class AppError extends Error {
   override name = "AppError";

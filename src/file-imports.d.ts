@@ -7,3 +7,32 @@ declare module "swagger-ui-dist/swagger-ui-bundle.js" {
   const path: string;
   export default path;
 }
+// The search page's files, imported `with { type: "text" }` by src/web/search-page.ts: Bun gives their text.
+declare module "*/search-page.html" {
+  const text: string;
+  export default text;
+}
+declare module "*/search-page.js" {
+  const text: string;
+  export default text;
+}
+declare module "*/api-client.js" {
+  const text: string;
+  export default text;
+}
+declare module "*/service-status.js" {
+  const text: string;
+  export default text;
+}
+declare module "*/search-page.css" {
+  const text: string;
+  export default text;
+}
+declare module "*/favicon.svg" {
+  const text: string;
+  export default text;
+}
+declare module "*/duplicates-panel.js" {
+  const text: string;
+  export default text;
+}

@@ -1,5 +1,6 @@
 // Builds the core of the service from its configuration (model, index, catalogue, task runner) with no HTTP in
 // sight, so the server, the tests and later the command line all assemble it the same way.
+import { readFileSync } from "node:fs";
 import { Admission } from "./admission.ts";
 import { createCatalog } from "./catalog/create-catalog.ts";
 import { FolderCatalog } from "./catalog/folder-catalog.ts";
@@ -8,34 +9,57 @@ import { reportingFailures } from "./catalog/reporting-catalog.ts";
 import type { Config } from "./config.ts";
 import { AppError } from "./errors.ts";
 import { Embedder } from "./inference/embedder.ts";
-import { EMBEDDING_DIMENSIONS, openModelSession } from "./inference/model-session.ts";
+import { openModelThread } from "./inference/model-thread.ts";
 import type { ResizeFilter } from "./inference/image-decoder.ts";
 import type { FitMode, VectorNormalisation } from "./inference/preprocess.ts";
+import type { Projection } from "./inference/projection.ts";
+import { loadShippedProjection, SHIPPED_PROJECTION_PATH } from "./inference/shipped-projection.ts";
 import { type ServiceObserver, silentObserver } from "./observability/observer.ts";
+import { DuplicateFinder } from "./similarity/duplicate-finder.ts";
 import { SimilarityService } from "./similarity/similarity.ts";
 import { prepareMigration } from "./store/pipeline-migration.ts";
-import { readStoredPipeline } from "./store/store-files.ts";
-import { VectorStore } from "./store/vector-store.ts";
+import { readStoredPipeline, VectorStore } from "./store/vector-store.ts";
 import { EmbeddingJobs } from "./tasks/embedding-jobs.ts";
 import { TaskRegistry } from "./tasks/task-registry.ts";
 import { TaskRunner } from "./tasks/task-runner.ts";
 
 /**
  * How photos become vectors, chosen by measurement (docs/quality.md). Its name is stored with the index: vectors made
- * by another pipeline are never mixed in, and an index made by an earlier one is migrated at start.
+ * by another pipeline are never mixed in, and an index made by an earlier one is migrated at start. The last step is
+ * the learned projection (models/fashion-projection.bin, `npm run fit`); its checksum is part of the name, so a refit
+ * that changes the file changes the pipeline (test/unit/pipeline-pin.test.ts holds the two together).
  */
-export const PIPELINE: { name: string; fitMode: FitMode; smoothing: ResizeFilter; normalisation: VectorNormalisation } = {
-  name: "resnet50-imagenet/squash-224-cubic/sqrt-l2/v2",
+export const PIPELINE: {
+  name: string;
+  fitMode: FitMode;
+  smoothing: ResizeFilter;
+  normalisation: VectorNormalisation;
+  projectionSha256: string;
+} = {
+  name: "resnet50-imagenet/squash-224-cubic/sqrt-l2/lda64-type-colour+pca256+lab144-0b753b0f2281/v3",
   fitMode: "squash",
   smoothing: "high",
   normalisation: "sqrt-l2",
+  projectionSha256: "0b753b0f228117f9782e5643e9c89baf178316279830ddac7163bc023a3f7937",
 };
+
+/** The shipped projection, refused if it is not the file the pipeline name was given for. */
+export function loadPipelineProjection(): Projection {
+  const projection = loadShippedProjection();
+  const sha256 = new Bun.CryptoHasher("sha256").update(readFileSync(SHIPPED_PROJECTION_PATH)).digest("hex");
+  if (sha256 !== PIPELINE.projectionSha256) {
+    throw new Error(`${SHIPPED_PROJECTION_PATH} has sha256 ${sha256}, but the pipeline ${PIPELINE.name} was named for ${PIPELINE.projectionSha256}: rename the pipeline after a refit`);
+  }
+  return projection;
+}
 
 export interface Services {
   store: VectorStore;
   embedder: Embedder;
   jobs: EmbeddingJobs;
   similarity: SimilarityService;
+  /** Near-duplicate groups of the index (GET /embeddings/duplicates, the duplicates command). */
+  duplicates: DuplicateFinder;
   tasks: TaskRegistry;
   /** Uploads being received, decoded or searched: each holds its body, so only so many at once. */
   uploads: Admission;
@@ -44,6 +68,9 @@ export interface Services {
   /** Work waiting at each ingestion stage, read when metrics are scraped. */
   queueDepths(): QueueDepths;
   /** Stops taking work, lets running tasks finish (up to `graceMs`), saves and releases everything. */
+  /** Stops taking work and lets running tasks finish what is in flight (up to `graceMs`); settles when they have. */
+  finishTasks(graceMs: number): Promise<void>;
+  /** The same, then saves and releases everything. */
   close(graceMs: number): Promise<void>;
 }
 
@@ -61,13 +88,14 @@ export interface ServicesOptions {
 
 export async function createServices(config: Config, options: ServicesOptions = {}): Promise<Services> {
   const observer = options.observer ?? silentObserver;
+  const projection = loadPipelineProjection();
   const [session, { store, migration }] = await Promise.all([
-    openModelSession({
+    openModelThread({
       modelPath: config.modelPath,
       backend: config.inference.backend,
       threads: config.inference.threads,
     }),
-    openStore(config.dataDir),
+    openStore(config.dataDir, projection.outputDims),
   ]);
   const catalog = createCatalog(config.catalog, config.catalogHttp);
   const embedder = new Embedder(session, {
@@ -76,8 +104,11 @@ export async function createServices(config: Config, options: ServicesOptions = 
     fitMode: PIPELINE.fitMode,
     smoothing: PIPELINE.smoothing,
     normalisation: PIPELINE.normalisation,
+    projection,
     observer,
+    decodeWorkers: config.inference.decodeWorkers,
   });
+  await embedder.started();
   const tasks = new TaskRegistry();
   const runner = new TaskRunner(tasks, { concurrency: 4, observer });
   const jobs = new EmbeddingJobs({
@@ -91,6 +122,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
       setting: "MAX_QUEUED_PRODUCTS",
     }),
     pipelineWidth: Math.max(config.inference.batchSize, config.catalogHttp.concurrency) * 2,
+    maxCatalogPages: config.catalogMaxPages,
   });
   if (migration) jobs.migrateProducts(migration);
   return {
@@ -98,6 +130,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
     embedder,
     jobs,
     similarity: new SimilarityService({ store, embedder, imageUrlTemplate: config.imageUrlTemplate, observer }),
+    duplicates: new DuplicateFinder({ store, runner, registry: tasks }),
     tasks,
     uploads: new Admission({ capacity: config.maxPendingUploads, name: "upload slots", setting: "MAX_PENDING_UPLOADS" }),
     photoFolder: catalog instanceof FolderCatalog ? catalog : null,
@@ -105,9 +138,11 @@ export async function createServices(config: Config, options: ServicesOptions = 
       catalogRequests: catalog instanceof HttpCatalog ? catalog.requestsWaiting : 0,
       ...embedder.queueDepths,
     }),
+    finishTasks: (graceMs) => runner.shutdown(graceMs),
     async close(graceMs) {
       await runner.shutdown(graceMs);
       await store.close();
+      await embedder.close();
       await session.close();
     },
   };
@@ -119,9 +154,10 @@ export async function createServices(config: Config, options: ServicesOptions = 
  */
 export async function openSearchOnly(config: Config): Promise<{ similarity: SimilarityService; close(): Promise<void> } | null> {
   if (!(await readStoredPipeline(config.dataDir))) return null;
+  const projection = loadPipelineProjection();
   const [session, store] = await Promise.all([
-    openModelSession({ modelPath: config.modelPath, backend: config.inference.backend, threads: config.inference.threads }),
-    VectorStore.openReadOnly({ dataDir: config.dataDir, dimensions: EMBEDDING_DIMENSIONS, pipeline: PIPELINE.name }),
+    openModelThread({ modelPath: config.modelPath, backend: config.inference.backend, threads: config.inference.threads }),
+    VectorStore.openReadOnly({ dataDir: config.dataDir, dimensions: projection.outputDims, pipeline: PIPELINE.name }),
   ]);
   const embedder = new Embedder(session, {
     maxBatchSize: 1,
@@ -129,20 +165,24 @@ export async function openSearchOnly(config: Config): Promise<{ similarity: Simi
     fitMode: PIPELINE.fitMode,
     smoothing: PIPELINE.smoothing,
     normalisation: PIPELINE.normalisation,
+    projection,
     observer: silentObserver,
+    decodeWorkers: 1,
   });
+  await embedder.started();
   return {
     similarity: new SimilarityService({ store, embedder, imageUrlTemplate: config.imageUrlTemplate }),
     async close() {
       await store.close();
+      await embedder.close();
       await session.close();
     },
   };
 }
 
-async function openStore(dataDir: string) {
+async function openStore(dataDir: string, dimensions: number) {
   const migration = await prepareMigration(dataDir, PIPELINE.name);
-  const store = await VectorStore.open({ dataDir, dimensions: EMBEDDING_DIMENSIONS, pipeline: PIPELINE.name });
+  const store = await VectorStore.open({ dataDir, dimensions, pipeline: PIPELINE.name });
   return { store, migration };
 }
 

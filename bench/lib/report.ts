@@ -1,5 +1,5 @@
-// Markdown tables and the regenerated parts of docs/quality.md. The over-HTTP section has its own markers, so the
-// in-process run and the HTTP run can each rewrite their part without losing the other's.
+// Markdown tables and the regenerated parts of docs/quality.md and docs/performance.md. Each regenerated section has
+// its own markers, so one run rewrites its part without losing the others'.
 import { execSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, platform, release, totalmem } from "node:os";
@@ -54,25 +54,44 @@ export function runInfo(repoRoot: string): RunInfo {
   };
 }
 
-/** Writes the in-process report, keeping the over-HTTP section the file already has. */
+/** Sections other scripts write into the same report (`npm run fit`, `npm run bench:duplicates`): kept, at the end,
+ * when the report is rewritten. */
+const OTHER_SECTIONS = [
+  { start: "<!-- fit-results:start -->", end: "<!-- fit-results:end -->" },
+  { start: "<!-- duplicates-results:start -->", end: "<!-- duplicates-results:end -->" },
+];
+
+/** Writes the in-process report, keeping the over-HTTP section the file already has, and the other scripts' ones. */
 export function writeReport(path: string, body: string, httpPlaceholder: string): void {
   const previous = existsSync(path) ? readFileSync(path, "utf8") : "";
-  const start = previous.indexOf(HTTP_START);
-  const end = previous.indexOf(HTTP_END);
-  const http = start >= 0 && end > start ? previous.slice(start, end + HTTP_END.length) : `${HTTP_START}\n${httpPlaceholder}\n${HTTP_END}`;
+  const kept = (start: string, end: string) => {
+    const from = previous.indexOf(start);
+    const to = previous.indexOf(end);
+    return from >= 0 && to > from ? previous.slice(from, to + end.length) : undefined;
+  };
+  const http = kept(HTTP_START, HTTP_END) ?? `${HTTP_START}\n${httpPlaceholder}\n${HTTP_END}`;
+  const others = OTHER_SECTIONS.map((markers) => kept(markers.start, markers.end)).filter((section) => section !== undefined);
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, body.replace("{{HTTP_SECTION}}", http));
+  writeFileSync(path, [body.replace("{{HTTP_SECTION}}", http).trimEnd(), ...others].join("\n\n") + "\n");
 }
 
 /** Replaces only the over-HTTP section of the report (appending it if the file has none). */
 export function writeHttpSection(path: string, section: string): void {
-  const previous = existsSync(path) ? readFileSync(path, "utf8") : "# Retrieval quality\n";
-  const block = `${HTTP_START}\n${section.trim()}\n${HTTP_END}`;
-  const start = previous.indexOf(HTTP_START);
-  const end = previous.indexOf(HTTP_END);
+  writeSection(path, { start: HTTP_START, end: HTTP_END, title: "# Retrieval quality" }, section);
+}
+
+/**
+ * Replaces the part of a document between two marker comments with `section`, leaving the rest as it is; appends it
+ * (creating the file with `title` if need be) when the markers are not there yet.
+ */
+export function writeSection(path: string, markers: { start: string; end: string; title: string }, section: string): void {
+  const previous = existsSync(path) ? readFileSync(path, "utf8") : `${markers.title}\n`;
+  const block = `${markers.start}\n${section.trim()}\n${markers.end}`;
+  const start = previous.indexOf(markers.start);
+  const end = previous.indexOf(markers.end);
   const next =
     start >= 0 && end > start
-      ? previous.slice(0, start) + block + previous.slice(end + HTTP_END.length)
+      ? previous.slice(0, start) + block + previous.slice(end + markers.end.length)
       : `${previous.trimEnd()}\n\n${block}\n`;
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, next);

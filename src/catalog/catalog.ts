@@ -3,7 +3,7 @@
 export interface CatalogPage {
   /** Product ids on this page, in the catalogue's order. */
   productIds: number[];
-  page: number;
+  /** The last page as the catalogue sees it; a walk counts its pages itself rather than trusting the catalogue. */
   lastPage: number;
   /** Products in the whole catalogue. */
   total: number;
@@ -12,7 +12,8 @@ export interface CatalogPage {
 export interface Catalog {
   /**
    * The bytes of the product's photo. Throws AppError PRODUCT_NOT_FOUND (404) when the catalogue does not know the
-   * product or has no photo for it, CATALOG_UNAVAILABLE (502) when it could not be reached after retries.
+   * product or has no photo for it, CATALOG_UNAVAILABLE (502) when it could not be reached after retries,
+   * OUTBOUND_URL_REFUSED (502) when the photo's URL (or a redirect) points where the service does not fetch from.
    */
   fetchImage(productId: number, signal?: AbortSignal): Promise<Uint8Array>;
   /** One page (1-based) of the catalogue's products; a page past the end has no ids. */

@@ -38,7 +38,6 @@ export class FolderCatalog implements Catalog {
     const start = (page - 1) * this.#pageSize;
     return {
       productIds: start < 0 ? [] : ids.slice(start, start + this.#pageSize),
-      page,
       // Laravel's convention, which the API catalogue follows too: an empty catalogue still has one (empty) page.
       lastPage: Math.max(1, Math.ceil(ids.length / this.#pageSize)),
       total: ids.length,
@@ -70,7 +69,19 @@ export class FolderCatalog implements Catalog {
     return null;
   }
 
+  /**
+   * Files in the folder that are not photos of products (not named `<id>.jpg`, .jpeg, .png or .webp), by name, sorted:
+   * never listed, so the `index` command counts them in its summary. Hidden files (`.DS_Store`) are not counted.
+   */
+  async skippedFiles(): Promise<string[]> {
+    return (await this.#read()).skipped;
+  }
+
   async #listIds(): Promise<number[]> {
+    return (await this.#read()).ids;
+  }
+
+  async #read(): Promise<{ ids: number[]; skipped: string[] }> {
     let entries: Dirent[];
     try {
       entries = await readdir(this.#dir, { withFileTypes: true });
@@ -79,12 +90,15 @@ export class FolderCatalog implements Catalog {
       throw new AppError("CATALOG_UNAVAILABLE", 502, `catalogue folder ${this.#dir} cannot be read: ${reason}`);
     }
     const ids = new Set<number>();
+    const skipped: string[] = [];
     for (const entry of entries) {
       if (!entry.isFile() && !entry.isSymbolicLink()) continue;
       const match = PHOTO_NAME.exec(entry.name);
-      if (match) ids.add(Number(match[1]));
+      const id = match ? Number(match[1]) : Number.NaN;
+      if (Number.isSafeInteger(id)) ids.add(id);
+      else if (!entry.name.startsWith(".")) skipped.push(entry.name);
     }
-    return [...ids].filter(Number.isSafeInteger).sort((a, b) => a - b);
+    return { ids: [...ids].sort((a, b) => a - b), skipped: skipped.sort() };
   }
 }
 

@@ -51,6 +51,10 @@ async function run(command: Command, env: Record<string, string | undefined>): P
       const { searchPhoto } = await import("./search-photo.ts");
       return searchPhoto(command.image, { top: command.top, json: command.json }, env);
     }
+    case "duplicates": {
+      const { printDuplicates } = await import("./find-duplicates.ts");
+      return printDuplicates({ minScore: command.minScore, json: command.json }, env);
+    }
     case "healthcheck": {
       const { healthcheck } = await import("./healthcheck.ts");
       return healthcheck(env);
@@ -65,8 +69,9 @@ function describeFailure(command: Command, error: unknown): string {
   const what = command.name === "serve" ? "failed to start" : `${command.name} failed`;
   const native = nativeLibraryError(error);
   if (native) return `${what}: ${native.message}`;
-  // An index made by another pipeline, or a damaged one: the message names the files.
-  if (error instanceof Error && error.name === "StoreError") return `${what}: ${error.message}`;
+  // An index made by another pipeline, or a damaged one: the message names the files. A StartupError (a missing
+  // folder or model, a taken port) names the setting.
+  if (error instanceof Error && (error.name === "StoreError" || error.name === "StartupError")) return `${what}: ${error.message}`;
   return `${what}: ${(error as Error)?.stack ?? error}`;
 }
 

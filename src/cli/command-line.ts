@@ -1,6 +1,7 @@
 // The command line's grammar: which command, with which arguments. Pure, so every bad argument is tested without
 // starting anything; the commands themselves live beside this file and are loaded only when chosen.
 import { parseArgs } from "node:util";
+import { DEFAULT_MIN_SCORE, LOWEST_MIN_SCORE } from "../similarity/duplicate-thresholds.ts";
 
 export const PROGRAM = "fashion-image-processor";
 
@@ -15,11 +16,12 @@ export type Command =
   | { name: "serve" }
   | { name: "index"; folder: string }
   | { name: "search"; image: string; top: number; json: boolean }
+  | { name: "duplicates"; minScore: number; json: boolean }
   | { name: "healthcheck" }
   | { name: "help"; topic: CommandName | null }
   | { name: "version" };
 
-export type CommandName = "serve" | "index" | "search" | "healthcheck";
+export type CommandName = "serve" | "index" | "search" | "duplicates" | "healthcheck";
 
 /** A command line that cannot be run: the message names what is wrong, `topic` picks the usage to show. */
 export class UsageError extends Error {
@@ -33,6 +35,7 @@ export class UsageError extends Error {
 }
 
 export const DEFAULT_TOP = 10;
+
 const MAX_TOP = 1000;
 
 const ENVIRONMENT_NOTE = `Settings come from the environment (PORT, HOST, DATA_DIR, MODEL_PATH, INFERENCE_BACKEND,
@@ -43,6 +46,7 @@ const FORMS: [form: string, what: string][] = [
   ["[serve]", "run the HTTP service (the default)"],
   ["index <folder>", "embed a folder of <id>.jpg photos into DATA_DIR"],
   ["search <image> [--top N] [--json]", "print the stored products most like a photo"],
+  ["duplicates [--min-score S] [--json]", "print groups of near-identical products in DATA_DIR"],
   ["healthcheck", "exit 0 if the service answers /health"],
   ["--help | --version", ""],
 ];
@@ -76,6 +80,12 @@ Embeds <image> (JPEG, PNG or WebP) and prints the N (default ${DEFAULT_TOP}) sto
 it, best first, one per line: id, score (cosine similarity, 1 for the same photo) and image_url. --json prints
 {"similar_products": [...]}, the shape of POST /similar-products/upload. Reads DATA_DIR without changing it (it
 searches a private copy), so it is safe while the service runs.`,
+  duplicates: `Usage: ${PROGRAM} duplicates [--min-score S] [--json]
+
+Prints the groups of stored products whose photos score at least S (default ${DEFAULT_MIN_SCORE}, from ${LOWEST_MIN_SCORE} to 1) with
+each other, largest first, one per line: size, lowest score inside the group, ids. Groups are connected components
+(A~B and B~C put A and C together). --json prints {"groups": [...]}, the shape of GET /embeddings/duplicates. Reads
+DATA_DIR without changing it (a private copy), loads no model, and reports progress on stderr.`,
   healthcheck: `Usage: ${PROGRAM} healthcheck
 
 Asks the service on this machine (HOST, PORT; default 127.0.0.1:8000) for GET /health; exits 0 when it answers
@@ -86,7 +96,7 @@ export function helpText(topic: CommandName | null): string {
   return HELP[topic ?? "top"];
 }
 
-const COMMAND_NAMES: readonly CommandName[] = ["serve", "index", "search", "healthcheck"];
+const COMMAND_NAMES: readonly CommandName[] = ["serve", "index", "search", "duplicates", "healthcheck"];
 
 const isCommandName = (word: string): word is CommandName => (COMMAND_NAMES as readonly string[]).includes(word);
 
@@ -126,6 +136,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
       const image = onePositional(first, "<image>", positionals);
       return { name: "search", image, top: parseTop(parsed.values.top), json: parsed.values.json === true };
     }
+    case "duplicates":
+      if (positionals.length > 0) throw new UsageError(`${first} takes no arguments`, first);
+      return { name: "duplicates", minScore: parseMinScore(parsed.values["min-score"]), json: parsed.values.json === true };
   }
 }
 
@@ -137,11 +150,10 @@ function parseCommandArgs(command: CommandName, args: string[]) {
       strict: true,
       options: {
         help: { type: "boolean", short: "h" },
-        ...(command === "search"
-          ? { top: { type: "string", short: "n" }, json: { type: "boolean" } }
-          : {}),
+        ...(command === "search" ? { top: { type: "string", short: "n" }, json: { type: "boolean" } } : {}),
+        ...(command === "duplicates" ? { "min-score": { type: "string" }, json: { type: "boolean" } } : {}),
       },
-    }) as { values: { help?: boolean; top?: string; json?: boolean }; positionals: string[] };
+    }) as { values: { help?: boolean; top?: string; json?: boolean; "min-score"?: string }; positionals: string[] };
   } catch (error) {
     // node:util's messages are already precise ("Unknown option '--x'", "Option '--top <value>' argument missing").
     throw new UsageError((error as Error).message, command);
@@ -163,4 +175,13 @@ function parseTop(value: string | undefined): number {
     throw new UsageError(`--top must be a whole number from 1 to ${MAX_TOP}, got ${JSON.stringify(value)}`, "search");
   }
   return top;
+}
+
+function parseMinScore(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_MIN_SCORE;
+  const score = Number(value);
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(value) || score < LOWEST_MIN_SCORE || score > 1) {
+    throw new UsageError(`--min-score must be a number from ${LOWEST_MIN_SCORE} to 1, got ${JSON.stringify(value)}`, "duplicates");
+  }
+  return score;
 }

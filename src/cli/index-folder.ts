@@ -22,9 +22,11 @@ export async function indexFolder(folder: string, env: Record<string, string | u
     console.error(`index: ${folder} is not a folder`);
     return EXIT_FAILURE;
   }
-  const { total } = await new FolderCatalog({ dir }).listPage(1);
+  const folderCatalog = new FolderCatalog({ dir });
+  const { total } = await folderCatalog.listPage(1);
+  const skipped = await folderCatalog.skippedFiles();
   if (total === 0) {
-    console.error(`index: no photos named <id>.jpg, .jpeg, .png or .webp in ${dir}`);
+    console.error(`index: no photos named <id>.jpg, .jpeg, .png or .webp in ${dir}${skippedNote(skipped) ? `; ${skippedNote(skipped)}` : ""}`);
     return EXIT_FAILURE;
   }
 
@@ -67,7 +69,7 @@ export async function indexFolder(folder: string, env: Record<string, string | u
   const finished = progress();
   // Writes the final snapshot, so the next start (or `search`) replays nothing.
   await services.close(0);
-  console.log(summary(task, finished, dir, services.store.count));
+  console.log(summary(task, finished, dir, services.store.count, skipped));
   return task.status === "succeeded" && task.progress.done > 0 ? EXIT_OK : EXIT_FAILURE;
 }
 
@@ -89,11 +91,20 @@ async function followTask(task: Task, progress: () => Progress, stop: AbortSigna
   }
 }
 
-function summary(task: Task, progress: Progress, dir: string, stored: number): string {
+function summary(task: Task, progress: Progress, dir: string, stored: number, skipped: string[]): string {
   const headline =
     `embedded ${progress.done}, failed ${progress.failed} of ${progress.done + progress.failed} photos from ${dir} ` +
     `in ${formatDuration(progress.elapsedMs)} (${rate(progress).toFixed(1)} photos/s); the index now holds ${stored}`;
-  return [headline, ...failureLines(task.errors, progress.failed)].join("\n");
+  const note = skippedNote(skipped);
+  return [headline, ...failureLines(task.errors, progress.failed), ...(note ? [note] : [])].join("\n");
+}
+
+/** Files that are not `<id>.<ext>` are not products: said, with a few names, so a misnamed folder is noticed. */
+function skippedNote(skipped: string[]): string {
+  if (skipped.length === 0) return "";
+  const names = skipped.slice(0, 3).join(", ") + (skipped.length > 3 ? ", …" : "");
+  const files = skipped.length === 1 ? "1 file" : `${skipped.length} files`;
+  return `skipped ${files} not named <id>.jpg, .jpeg, .png or .webp (${names})`;
 }
 
 /** One line per failed photo (the first few), then how many more. */

@@ -1,5 +1,6 @@
 // `serve`: the service. Config -> HTTP server (answering /health at once, /ready with 503 until loaded) -> model and
-// index -> ready; on SIGTERM/SIGINT, stop taking requests, let running tasks finish, save, and settle with exit code 0.
+// index -> ready; on SIGTERM/SIGINT, refuse new work (503, the port stays open), let what is in flight finish within
+// the grace period, close the port, save, and settle with exit code 0.
 import packageJson from "../../package.json" with { type: "json" };
 import { createApp } from "../app.ts";
 import { type Config, parseConfig } from "../config.ts";
@@ -8,10 +9,10 @@ import { ServiceMetrics } from "../observability/metrics.ts";
 import { combineObservers } from "../observability/observer.ts";
 import { logTasks } from "../observability/task-log.ts";
 import { describeAccess } from "../http/auth.ts";
+import { startHttpServer } from "../http/http-server.ts";
 import { describeModelPath, withBinaryDefaults } from "../runtime/standalone.ts";
 import { createServices, type Services, ServiceSlot } from "../services.ts";
-
-const SHUTDOWN_GRACE_MS = 20_000;
+import { checkStartable, describeListenFailure } from "./startup-checks.ts";
 
 /** Settles once the service has stopped after a signal; rejects if it cannot start. */
 export async function serve(env: Record<string, string | undefined>): Promise<number> {
@@ -32,15 +33,13 @@ export async function serve(env: Record<string, string | undefined>): Promise<nu
     access: requested.access,
     corsOrigins: requested.corsOrigins,
   });
-  const server = Bun.serve({
-    hostname: requested.host,
-    port: requested.port,
-    fetch: app.fetch,
-    // Uploads are limited by the app, with a JSON 413 that names the limit; past this far larger guard Bun itself
-    // answers a bare 413 without reading the body.
-    maxRequestBodySize: Math.max(4 * requested.maxUploadBytes, 64 * 1024 * 1024),
-    idleTimeout: 120,
-  });
+  await checkStartable(requested);
+  let server: ReturnType<typeof startHttpServer>;
+  try {
+    server = startHttpServer(app, { hostname: requested.host, port: requested.port });
+  } catch (error) {
+    throw describeListenFailure(error, requested.host, requested.port);
+  }
   // With PORT=0 the port is known only now, and image URLs in folder mode name it.
   const config = requested.port === 0 ? parseConfig({ ...environment, PORT: String(server.port) }) : requested;
   log(`listening on http://${server.hostname}:${server.port} (catalogue: ${describeCatalog(config)})`);
@@ -52,11 +51,17 @@ export async function serve(env: Record<string, string | undefined>): Promise<nu
   const stop = async (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
-    log(`${signal}: finishing running tasks (up to ${SHUTDOWN_GRACE_MS / 1000} s), then saving`);
-    // In-flight requests finish; an idle keep-alive connection must not hold the shutdown up.
-    await Promise.race([server.stop(), Bun.sleep(5_000)]);
+    const graceMs = config.shutdownGraceMs;
+    const deadline = performance.now() + graceMs;
+    log(`${signal}: finishing running tasks (up to ${graceMs / 1000} s), then saving`);
+    // Tasks take no new products; those in flight finish, or are cut off when the grace period is over. Meanwhile
+    // the port stays open and answers new requests 503 SHUTTING_DOWN (and /health 200), each with Connection: close.
+    await loaded?.finishTasks(graceMs);
+    // Closing the port lets in-flight requests finish and closes idle keep-alive connections; one that hangs on
+    // past the grace period (at least a second) is cut off.
+    await Promise.race([server.stop(), Bun.sleep(Math.max(1_000, deadline - performance.now()))]);
     void server.stop(true);
-    await loaded?.close(SHUTDOWN_GRACE_MS);
+    await loaded?.close(0);
     log("stopped cleanly");
     stopped(0);
   };

@@ -2,9 +2,10 @@
 // or `X-API-Key` and compared in constant time. With none: Redis's "protected mode", writes only from loopback.
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
-import { getConnInfo } from "hono/bun";
 import type { AccessConfig } from "../config.ts";
 import { AppError } from "../errors.ts";
+import { type ClientAddress, socketAddress } from "./client-address.ts";
+import { isSearchPagePath } from "../web/mount-search-page.ts";
 
 const METRICS_PATH = "/metrics";
 const UNSAFE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -17,31 +18,20 @@ const PROTECTED_MODE =
   "API_KEYS_FILE) and send a key as `Authorization: Bearer <key>`, or set ALLOW_ANONYMOUS_WRITES=true to let " +
   "anyone who can reach the service write";
 
-/** The client's IP address as the server saw the socket; undefined when unknown. */
-export type ClientAddress = (c: Context) => string | undefined;
-
 /** No keys and no anonymous writes: protected mode. */
 const NO_KEYS: AccessConfig = { apiKeys: [], authReads: false, allowAnonymousWrites: false, metricsRequireKey: false };
-
-/**
- * What the Bun server saw: `Bun.serve({ fetch: app.fetch })` passes the server as Hono's env, where getConnInfo
- * finds it. Without a server (app.request()) the address is unknown, so not loopback.
- */
-const socketAddress: ClientAddress = (c) => {
-  try {
-    return getConnInfo(c).remote.address;
-  } catch {
-    return undefined;
-  }
-};
 
 export function isWrite(method: string, path: string): boolean {
   return UNSAFE_METHODS.has(method) && !SEARCHES_BY_POST.has(path);
 }
 
-/** Probes, the API's own description and (unless METRICS_REQUIRE_KEY) the metrics need nothing, whatever the mode. */
+/**
+ * Probes, the API's own description, the search page (which asks for a key itself) and (unless METRICS_REQUIRE_KEY)
+ * the metrics need nothing, whatever the mode.
+ */
 function isOpen(path: string, access: AccessConfig): boolean {
   if (path === METRICS_PATH) return !access.metricsRequireKey;
+  if (isSearchPagePath(path)) return true;
   return path === "/health" || path === "/ready" || path === "/openapi.json" || path === "/docs" || path.startsWith("/docs/");
 }
 

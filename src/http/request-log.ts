@@ -5,6 +5,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import type { Logger } from "../observability/log.ts";
 import type { ServiceMetrics } from "../observability/metrics.ts";
+import { socketAddress } from "./client-address.ts";
 
 declare module "hono" {
   interface ContextVariableMap {
@@ -48,7 +49,7 @@ export function observeRequests(options: { logger: Logger; metrics: ServiceMetri
       route,
       status,
       duration_ms: Math.round(durationMs * 10) / 10,
-      remote_addr: remoteAddress(c),
+      remote_addr: socketAddress(c),
     });
   };
 }
@@ -73,10 +74,4 @@ function echoRequestId(c: Context, requestId: string): void {
     c.res = new Response(c.res.body, c.res);
     c.res.headers.set(REQUEST_ID_HEADER, requestId);
   }
-}
-
-/** The client's address when the app runs under Bun.serve (which passes itself as the env); absent in app.request(). */
-function remoteAddress(c: Context): string | undefined {
-  const server = c.env as { requestIP?: (request: Request) => { address: string } | null } | undefined;
-  return typeof server?.requestIP === "function" ? (server.requestIP(c.req.raw)?.address ?? undefined) : undefined;
 }

@@ -1,17 +1,64 @@
 // Schemas shared by several routes: the error envelope, product ids, the task resource. They drive both validation
 // and the OpenAPI document.
 import { z } from "@hono/zod-openapi";
+import { ERROR_CODES } from "../errors.ts";
 import { MAX_PRODUCT_ID } from "../store/store-limits.ts";
+import { TASK_KINDS } from "../tasks/task-registry.ts";
 
-export const ErrorEnvelope = z
-  .object({
-    error: z.object({
-      code: z.string().openapi({ example: "VALIDATION_FAILED" }),
-      message: z.string().openapi({ example: "product_id: must be a positive integer" }),
-      details: z.unknown().optional(),
+const ErrorCodeSchema = z.enum(ERROR_CODES).openapi("ErrorCode", {
+  description: "What went wrong, stable across versions; the message says it for people. See the README's Errors table.",
+});
+
+/** The envelope of every non-2xx answer; `details`, where a status has them, is declared by that status's schema. */
+function errorEnvelope<Details extends z.ZodType>(name: string, details?: Details) {
+  const error = z.object({
+    code: ErrorCodeSchema,
+    message: z.string().openapi({ example: "product_id: must be a positive integer" }),
+  });
+  return z.object({ error: details ? error.extend({ details: details.optional() }) : error }).openapi(name);
+}
+
+/** Errors with no details: 401, 403, 404, 415, a 503 while loading, 500. */
+export const ErrorResponse = errorEnvelope("ErrorResponse");
+
+/** 400: the fields that failed, each with its message (absent for a body that is not JSON at all). */
+export const ValidationErrorResponse = errorEnvelope(
+  "ValidationErrorResponse",
+  z.array(
+    z.object({
+      field: z.string().openapi({ description: "The parameter or body field, dotted (`product_ids.2`), or `body`" }),
+      message: z.string(),
     }),
-  })
-  .openapi("Error");
+  ),
+);
+
+/** 413: the limit the body went over. */
+export const PayloadTooLargeResponse = errorEnvelope(
+  "PayloadTooLargeResponse",
+  z.object({ maxBytes: z.number().int().openapi({ description: "The limit, in bytes", example: 10485760 }) }),
+);
+
+/** 409: the catalogue walk already queued or running. */
+export const WalkInProgressResponse = errorEnvelope(
+  "WalkInProgressResponse",
+  z.object({ task_id: z.uuid().openapi({ description: "The walk to follow at /tasks/{task_id}" }) }),
+);
+
+/** 422: with IMAGE_TOO_LARGE, the photo's size and the limit (none with INVALID_IMAGE). */
+export const ImageRefusedResponse = errorEnvelope(
+  "ImageRefusedResponse",
+  z.object({ width: z.number().int(), height: z.number().int(), maxPixels: z.number().int() }),
+);
+
+/** 503: with QUEUE_FULL, how full the queue is (none with NOT_READY or SHUTTING_DOWN). */
+export const BusyErrorResponse = errorEnvelope(
+  "BusyErrorResponse",
+  z.object({
+    limit: z.number().int().openapi({ description: "MAX_QUEUED_PRODUCTS, or MAX_PENDING_UPLOADS for uploads" }),
+    in_use: z.number().int(),
+    retry_after_seconds: z.number().int(),
+  }),
+);
 
 /**
  * A whole number from a path or query string: digits only, so "0x10", "1e3", "1.0" and "" are refused rather than
@@ -38,6 +85,22 @@ export function decimalNumber(options: { min: number; max: number }) {
     .openapi({ type: "number", minimum: options.min, maximum: options.max });
 }
 
+export const BOOLEAN_SPELLINGS = "On the wire: true/false, 1/0 or yes/no, in any letter case.";
+
+/**
+ * A yes/no query parameter, declared a boolean so generated clients take `true`; the wire accepts what people and old
+ * clients type (`1`, `True`, `yes`), and refuses anything else rather than guess.
+ */
+export function booleanFlag() {
+  const error = "must be true or false (also 1/0, yes/no)";
+  return z
+    .string()
+    .regex(/^(true|false|1|0|yes|no)$/i, { error })
+    .transform((value) => /^(true|1|yes)$/i.test(value))
+    .default(false)
+    .openapi({ type: "boolean", default: false });
+}
+
 export const ProductIdParam = z.object({
   product_id: wholeNumber({ min: 1, max: MAX_PRODUCT_ID, error: `must be a positive integer up to ${MAX_PRODUCT_ID}` })
     .openapi({ param: { name: "product_id", in: "path" }, example: 20 }),
@@ -49,12 +112,17 @@ export const ProductIdList = z
   .min(1, { error: "must name at least one product" })
   .max(10_000, { error: "at most 10000 products per request" });
 
+/** Task ids are UUIDs (answers only: a path that names anything else is simply not found). */
+export const TaskId = z.string().openapi({ format: "uuid", example: "3f1c2a8e-6f7d-4a59-9a3e-0c1b7f4d2e11" });
+const timestamp = z.string().openapi({ format: "date-time", example: "2026-12-02T16:56:23.418Z" });
+
 export const TaskSchema = z
   .object({
-    task_id: z.string().openapi({ example: "3f1c2a8e-6f7d-4a59-9a3e-0c1b7f4d2e11" }),
-    kind: z
-      .enum(["embed_product", "reembed_product", "delete_product", "embed_products", "embed_catalog", "migrate_index"])
-      .openapi({ description: "migrate_index: at start, re-embedding an index that an earlier pipeline made" }),
+    task_id: TaskId,
+    kind: z.enum(TASK_KINDS).openapi({
+      description:
+        "migrate_index: at start, re-embedding an index that an earlier pipeline made; find_duplicates: GET /embeddings/duplicates on a large index",
+    }),
     status: z.enum(["queued", "running", "succeeded", "failed"]),
     product_id: z.number().int().nullable(),
     product_ids: z
@@ -62,28 +130,35 @@ export const TaskSchema = z
       .nullable()
       .openapi({ description: "The batch's ids. In GET /tasks, the first 100 only; GET /tasks/{task_id} has them all." }),
     progress: z.object({
-      total: z.number().int().openapi({ description: "Products to process; grows as a catalogue walk lists pages." }),
+      total: z.number().int().openapi({
+        description:
+          "Products to process. A catalogue walk from page 1 knows the catalogue's size from its first page; from a " +
+          "later page it grows as pages are listed.",
+      }),
       done: z.number().int(),
       failed: z.number().int(),
     }),
     errors: z
-      .array(z.object({ product_id: z.number().int().nullable(), code: z.string(), message: z.string() }))
+      .array(z.object({ product_id: z.number().int().nullable(), code: ErrorCodeSchema, message: z.string() }))
       .openapi({ description: "The first 100 failures; errors_omitted counts the rest." }),
     errors_omitted: z
       .number()
       .int()
       .openapi({ description: "Failures past the first 100, counted (also in progress.failed) but not listed." }),
     message: z.string().nullable(),
-    created_at: z.string(),
-    started_at: z.string().nullable(),
-    finished_at: z.string().nullable(),
+    created_at: timestamp,
+    started_at: timestamp.nullable(),
+    finished_at: timestamp.nullable(),
   })
   .openapi("Task");
 
-export const errorResponse = (description: string) => ({
-  content: { "application/json": { schema: ErrorEnvelope } },
+export const errorResponse = (description: string, schema: z.ZodType = ErrorResponse) => ({
+  content: { "application/json": { schema } },
   description,
 });
+
+/** A 400 VALIDATION_FAILED, with the failing fields in details. */
+export const badRequestResponse = (description: string) => errorResponse(description, ValidationErrorResponse);
 
 export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({
   content: { "application/json": { schema } },
@@ -101,6 +176,7 @@ export const busyResponse = {
   ...errorResponse(
     "QUEUE_FULL: too much work is queued (MAX_QUEUED_PRODUCTS, or MAX_PENDING_UPLOADS for uploads); retry after " +
       "Retry-After seconds. Also NOT_READY while the model or the index is loading, SHUTTING_DOWN while shutting down",
+    BusyErrorResponse,
   ),
   headers: z.object({
     "Retry-After": z

@@ -1,11 +1,13 @@
-// Photo bytes -> unit-length embedding. Decoding runs a few at a time while the model works on the previous batch,
-// and every photo waiting for the model when it frees up goes into the next batch: one photo alone is answered at
-// once, a bulk ingest is batched without any waiting window.
-import PQueue from "p-queue";
+// Photo bytes -> unit-length embedding. Decoding runs in worker threads (off the event loop) while the model works on
+// the previous batch, and every photo waiting for the model when it frees up goes into the next batch: one photo alone
+// is answered at once, a bulk ingest is batched without any waiting window.
 import { type ServiceObserver, secondsSince, silentObserver } from "../observability/observer.ts";
-import { type DecodeOptions, decodeToModelInput, type ResizeFilter } from "./image-decoder.ts";
+import { DecodePool } from "./decode-pool.ts";
+import type { ResizeFilter } from "./image-decoder.ts";
 import { EMBEDDING_DIMENSIONS, INPUT_FLOATS, type ModelSession } from "./model-session.ts";
+import { colourDescriptor } from "./colour-descriptor.ts";
 import { type FitMode, normaliseEmbedding, type VectorNormalisation } from "./preprocess.ts";
+import { applyProjection, type Projection } from "./projection.ts";
 
 export interface EmbedderOptions {
   maxBatchSize: number;
@@ -13,34 +15,44 @@ export interface EmbedderOptions {
   fitMode: FitMode;
   smoothing: ResizeFilter;
   normalisation: VectorNormalisation;
-  /** Photos decoded at the same time; decoding is CPU work that competes with the model for cores. */
-  decodeConcurrency?: number;
+  /** The learned projection applied after the normalisation (src/inference/projection.ts); none: the 2048-d vector. */
+  projection?: Projection;
+  /** Decoding threads; decoding is CPU work that competes with the model's threads for cores (default 1). */
+  decodeWorkers?: number;
   observer?: Pick<ServiceObserver, "modelBatch">;
 }
 
 interface PendingInput {
   input: Float32Array;
+  /** Computed by the decoding thread when the projection needs it. */
+  colour: Float32Array | null;
   resolve: (embedding: Float32Array) => void;
   reject: (error: unknown) => void;
 }
 
 export class Embedder {
-  readonly dimensions = EMBEDDING_DIMENSIONS;
+  /** Length of the vectors it returns. */
+  readonly dimensions: number;
   readonly #session: ModelSession;
-  readonly #decodeOptions: DecodeOptions;
+  readonly #projection: Projection | undefined;
   readonly #maxBatchSize: number;
   readonly #normalisation: VectorNormalisation;
-  readonly #decodeQueue: PQueue;
+  readonly #decodePool: DecodePool;
   readonly #observer: Pick<ServiceObserver, "modelBatch">;
   #waiting: PendingInput[] = [];
   #modelBusy = false;
 
   constructor(session: ModelSession, options: EmbedderOptions) {
     this.#session = session;
-    this.#decodeOptions = { fitMode: options.fitMode, smoothing: options.smoothing, maxPixels: options.maxPixels };
     this.#maxBatchSize = options.maxBatchSize;
     this.#normalisation = options.normalisation;
-    this.#decodeQueue = new PQueue({ concurrency: options.decodeConcurrency ?? 2 });
+    this.#projection = options.projection;
+    this.dimensions = options.projection?.outputDims ?? EMBEDDING_DIMENSIONS;
+    this.#decodePool = new DecodePool({
+      workers: options.decodeWorkers ?? 1,
+      decode: { fitMode: options.fitMode, smoothing: options.smoothing, maxPixels: options.maxPixels },
+      withColour: options.projection?.usesColour ?? false,
+    });
     this.#observer = options.observer ?? silentObserver;
   }
 
@@ -48,26 +60,41 @@ export class Embedder {
     return this.#session.backend;
   }
 
-  /** Photos waiting for a decoding slot, and decoded photos waiting for the model. */
+  /** Photos waiting for a decoding thread, and decoded photos waiting for the model. */
   get queueDepths(): { decode: number; model: number } {
-    return { decode: this.#decodeQueue.size, model: this.#waiting.length };
+    return { decode: this.#decodePool.waiting, model: this.#waiting.length };
   }
 
   /**
    * Rejects with an AppError (415/422) when the bytes are not an acceptable photo. An `interactive` photo (a shopper
-   * waiting on an upload search) goes ahead of a bulk ingest's photos at each stage.
+   * waiting on an upload search) goes ahead of a bulk ingest's photos at each stage. The bytes are handed to a
+   * decoding thread: the caller's array is left empty.
    */
   async embedImage(bytes: Uint8Array, options: { interactive?: boolean } = {}): Promise<Float32Array> {
-    const input = new Float32Array(INPUT_FLOATS);
-    const priority = options.interactive ? 1 : 0;
-    await this.#decodeQueue.add(() => decodeToModelInput(bytes, this.#decodeOptions, input), { priority });
-    return this.embedInput(input, options);
+    const { input, colour } = await this.#decodePool.decode(bytes, options);
+    return this.embedInput(input, { ...options, colour });
   }
 
-  /** Embeds an already preprocessed input (3x224x224, RGB 0..255). */
-  embedInput(input: Float32Array, options: { interactive?: boolean } = {}): Promise<Float32Array> {
+  /** Settles once the decoding threads have loaded the decoder; rejects if they cannot. */
+  started(): Promise<void> {
+    return this.#decodePool.started();
+  }
+
+  /** Stops the decoding threads. */
+  close(): Promise<void> {
+    return this.#decodePool.close();
+  }
+
+  /**
+   * Embeds an already preprocessed input (3x224x224, RGB 0..255); its colour descriptor is computed here unless
+   * given (photos from embedImage bring theirs from the decoding thread).
+   */
+  embedInput(
+    input: Float32Array,
+    options: { interactive?: boolean; colour?: Float32Array | null } = {},
+  ): Promise<Float32Array> {
     return new Promise((resolve, reject) => {
-      const pending = { input, resolve, reject };
+      const pending = { input, colour: options.colour ?? null, resolve, reject };
       if (options.interactive) this.#waiting.unshift(pending);
       else this.#waiting.push(pending);
       void this.#runBatches();
@@ -94,17 +121,16 @@ export class Embedder {
         inputs = new Float32Array(batch.length * INPUT_FLOATS);
         batch.forEach((item, i) => inputs.set(item.input, i * INPUT_FLOATS));
       }
+      // Before the model runs: the model thread may take the input's buffer (a batch of one is sent as is).
+      const projection = this.#projection;
+      const colours = projection?.usesColour ? batch.map((item) => item.colour ?? colourDescriptor(item.input)) : undefined;
       const startedAt = performance.now();
       const embeddings = await this.#session.embed(inputs, batch.length);
       this.#observer.modelBatch(batch.length, secondsSince(startedAt));
-      batch.forEach((item, i) =>
-        item.resolve(
-          normaliseEmbedding(
-            embeddings.slice(i * EMBEDDING_DIMENSIONS, (i + 1) * EMBEDDING_DIMENSIONS),
-            this.#normalisation,
-          ),
-        ),
-      );
+      batch.forEach((item, i) => {
+        const vector = normaliseEmbedding(embeddings.slice(i * EMBEDDING_DIMENSIONS, (i + 1) * EMBEDDING_DIMENSIONS), this.#normalisation);
+        item.resolve(projection ? applyProjection(projection, vector, colours?.[i]) : vector);
+      });
     } catch (error) {
       for (const item of batch) item.reject(error);
     }

@@ -4,6 +4,7 @@
 import { createCanvas, loadImage } from "@napi-rs/canvas";
 import { imageSize } from "image-size";
 import { AppError, invalidImage } from "../errors.ts";
+import { jpegScansAreComplete } from "./jpeg-scan.ts";
 import { type FitMode, MODEL_INPUT_SIZE, placePhoto, rgbaToNchw } from "./preprocess.ts";
 
 export type ImageFormat = "jpeg" | "png" | "webp";
@@ -31,7 +32,8 @@ export function sniffFormat(bytes: Uint8Array): ImageFormat | null {
 export function isComplete(bytes: Uint8Array, format: ImageFormat): boolean {
   switch (format) {
     case "jpeg":
-      return jpegHasEndMarker(bytes);
+      // An end marker alone is not enough: a file cut off in transfer may have had one appended.
+      return jpegHasEndMarker(bytes) && jpegScansAreComplete(bytes);
     case "png":
       return pngHasEndChunk(bytes);
     case "webp": {

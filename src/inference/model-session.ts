@@ -3,10 +3,10 @@
 import { dlopen, FFIType } from "bun:ffi";
 import { readFile } from "node:fs/promises";
 import { embeddedWasmPaths } from "../runtime/standalone.ts";
-import { MODEL_INPUT_SIZE } from "./preprocess.ts";
+import { INPUT_FLOATS, MODEL_INPUT_SIZE } from "./preprocess.ts";
 
+export { INPUT_FLOATS };
 export const EMBEDDING_DIMENSIONS = 2048;
-export const INPUT_FLOATS = 3 * MODEL_INPUT_SIZE * MODEL_INPUT_SIZE;
 
 export interface ModelSessionOptions {
   modelPath: string;

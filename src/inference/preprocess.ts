@@ -3,6 +3,9 @@
 
 export const MODEL_INPUT_SIZE = 224;
 
+/** Floats in one image's input tensor (3 x 224 x 224). */
+export const INPUT_FLOATS = 3 * MODEL_INPUT_SIZE * MODEL_INPUT_SIZE;
+
 /**
  * How a photo of any shape becomes a square input:
  * - `center-crop`: scale the shorter side to the input size, cut the centre square (no distortion, edges lost);

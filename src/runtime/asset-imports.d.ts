@@ -19,3 +19,7 @@ declare module "onnxruntime-web/ort-wasm-simd-threaded.mjs" {
   const path: string;
   export default path;
 }
+declare module "*.bin" {
+  const path: string;
+  export default path;
+}

@@ -7,6 +7,7 @@
 import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
+import { threadId } from "node:worker_threads";
 import packageJson from "../../package.json" with { type: "json" };
 import { NATIVE_FILES, type NativeFileName } from "./embedded-files.ts";
 
@@ -62,7 +63,8 @@ export function unpack(name: NativeFileName): string {
   const source = NATIVE_FILES[name];
   const expectedSize = statSync(source).size;
   if (statSync(target, { throwIfNoEntry: false })?.size === expectedSize) return target;
-  const temp = `${target}.${process.pid}.${Date.now()}.tmp`;
+  // Each decode worker thread unpacks too: the thread id keeps two threads of one process off the same temp file.
+  const temp = `${target}.${process.pid}.${threadId}.${Date.now()}.tmp`;
   try {
     writeFileSync(temp, readFileSync(source), { mode: 0o755 });
     renameSync(temp, target);

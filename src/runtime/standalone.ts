@@ -24,3 +24,13 @@ export async function embeddedWasmPaths(): Promise<{ mjs: string; wasm: string }
 export function describeModelPath(path: string): string {
   return path.startsWith("/$bunfs/") ? "the embedded ResNet50 model" : path;
 }
+
+/**
+ * The entry file of a worker thread, given by its path under src/. Inside the binary scripts/build-binary.ts bundles
+ * each worker as an entrypoint of its own, at that path (src/ is the build's root); a URL relative to the module that
+ * starts it would point at the binary itself there.
+ */
+export function workerEntry(pathInSource: string): string {
+  if (isStandalone) return `/$bunfs/root/${pathInSource.replace(/\.ts$/, ".js")}`;
+  return new URL(`../${pathInSource}`, import.meta.url).href;
+}

@@ -7,9 +7,10 @@ import type { Neighbour, VectorStore } from "../store/vector-store.ts";
 
 /**
  * The score shown to clients: the cosine similarity of the two unit-length embeddings, from the squared L2 distance
- * d² the index returns: score = 1 - d²/2. It is 1.0 for an identical photo and falls as photos differ; ResNet50's
- * pooled features are non-negative, so cosine never goes below 0. Rounded to 6 decimals so float noise cannot turn
- * an identical photo's 1.0 into 0.99999994.
+ * d² the index returns: score = 1 - d²/2. It is 1.0 for an identical photo and falls as photos differ. The learned
+ * projection's parts are centred, so two unrelated products can have a cosine below 0: shown as 0 (on the labelled
+ * photos no same-type result in a top 10 comes near it, docs/quality.md section 11). Rounded to 6 decimals so float
+ * noise cannot turn an identical photo's 1.0 into 0.99999994.
  */
 export function similarityScore(squaredDistance: number): number {
   const cosine = 1 - squaredDistance / 2;

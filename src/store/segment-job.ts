@@ -1,11 +1,14 @@
 // Writing a segment (a seal or a merge) in a worker thread: building an HNSW graph takes seconds to minutes, and
 // searches must not wait behind it. The worker writes and fsyncs the files; the store then lists them in a manifest.
 import { join } from "node:path";
+import { workerEntry } from "../runtime/standalone.ts";
 import { type GraphOptions, mapVectorsFile, type RowSource, verifyVectors, writeSegmentGraph, writeVectorsFile } from "./segment-file.ts";
 import type { MutableSegment } from "./mutable-segment.ts";
 import type { SealedSegment } from "./segment-file.ts";
 import type { SegmentSet } from "./segment-set.ts";
 import { segmentVectorsName } from "./store-files.ts";
+
+const SEGMENT_WORKER = workerEntry("store/segment-worker.ts");
 
 export interface SegmentJob {
   dir: string;
@@ -42,7 +45,7 @@ export function runSegmentJob(job: SegmentJob, vectorsWritten: () => void = () =
  * `vectorsWritten` is called once its vectors file is on disk, as its graph is being built.
  */
 export function startSegmentJob(job: SegmentJob, vectorsWritten: () => void): { done: Promise<{ orphans: number }>; cancel(): void } {
-  const worker = new Worker(new URL("./segment-worker.ts", import.meta.url).href);
+  const worker = new Worker(SEGMENT_WORKER);
   let settle: { resolve: (result: { orphans: number }) => void; reject: (error: Error) => void };
   const done = new Promise<{ orphans: number }>((resolve, reject) => (settle = { resolve, reject }));
   worker.onmessage = (event: MessageEvent<{ error?: string; orphans?: number; vectorsWritten?: true }>) => {

@@ -21,6 +21,7 @@ import { loadIndex } from "./store-loading.ts";
 import { StoreError } from "./store-error.ts";
 
 export { StoreError };
+export { readStoredPipeline } from "./store-files.ts";
 export type { Neighbour };
 
 export interface StoreOptions {
@@ -77,6 +78,7 @@ export class VectorStore {
   #lock: DataDirLock | null = null;
   #closed = false;
   #batch: SearchBatch | null = null;
+  #changes = 0;
 
   private constructor(options: StoreOptions, readOnly: boolean) {
     this.#options = {
@@ -135,6 +137,11 @@ export class VectorStore {
     return this.#set.count;
   }
 
+  /** Changes applied since the store opened: a cheap way to tell whether anything derived from it is stale. */
+  get changes(): number {
+    return this.#changes;
+  }
+
   has(id: number): boolean {
     return this.#set.has(id);
   }
@@ -188,6 +195,7 @@ export class VectorStore {
     }
     const record: JournalRecord = { op: "put", id, vector };
     this.#set.apply(record);
+    this.#changes++;
     await commit.write(record);
     return { applied: true };
   }
@@ -203,6 +211,7 @@ export class VectorStore {
     }
     const record: JournalRecord = { op: "delete", id };
     this.#set.apply(record);
+    this.#changes++;
     await commit.write(record);
     return { applied: true, existed: true };
   }

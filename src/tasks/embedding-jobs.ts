@@ -20,6 +20,8 @@ export interface EmbeddingJobsOptions {
   admission: Admission;
   /** Products of one explicit list in flight at once; enough to fill the model's batches. */
   pipelineWidth: number;
+  /** Most pages one catalogue walk reads (CATALOG_MAX_PAGES). */
+  maxCatalogPages: number;
 }
 
 const SINGLE_PRODUCT_PRIORITY = 1;
@@ -34,6 +36,7 @@ export class EmbeddingJobs {
   readonly #admission: Admission;
   /** The latest catalogue walk: a second one is refused while it is queued or running. */
   #walk: Task | null = null;
+  readonly #maxCatalogPages: number;
 
   constructor(options: EmbeddingJobsOptions) {
     this.#catalog = options.catalog;
@@ -43,6 +46,7 @@ export class EmbeddingJobs {
     this.#registry = options.runner.registry;
     this.#pipelineWidth = options.pipelineWidth;
     this.#admission = options.admission;
+    this.#maxCatalogPages = options.maxCatalogPages;
   }
 
   /** Fetches, embeds and stores one product's photo, replacing any vector it had. */
@@ -96,15 +100,17 @@ export class EmbeddingJobs {
     const task = this.#registry.create("migrate_index", { productIds: pending });
     return this.#runner.submit(task, async (context) => {
       await this.#ingest(pending, sequence, this.#pipelineWidth, context);
-      if (context.signal.aborted) return { message: "interrupted by a shutdown; resumes at the next start" };
+      if (context.stopping.aborted) return { message: "interrupted by a shutdown; resumes at the next start" };
       await migration.finish();
       return { message: `re-embedded the products of the index made by ${migration.from}` };
     });
   }
 
   /**
-   * Walks the whole catalogue from `startPage`, `batchSize` products in flight at a time. Its size is unknown, so it
-   * takes no admission slots; instead there is one walk at a time.
+   * Walks the catalogue from `startPage`, `batchSize` products in flight at a time. It counts pages itself and stops
+   * past the catalogue's last page, at an empty page, at a page that repeats an earlier one (a catalogue that ignores
+   * `?page`), or after `maxCatalogPages` pages, whichever comes first.
+   * Its size is unknown, so it takes no admission slots; instead there is one walk at a time.
    */
   embedCatalog(options: { startPage: number; batchSize: number }): Task {
     const running = this.#walk;
@@ -120,31 +126,75 @@ export class EmbeddingJobs {
     const task = this.#registry.create("embed_catalog", {});
     this.#walk = task;
     return this.#runner.submit(task, async (context) => {
-      let page = options.startPage;
-      let listing = this.#catalog.listPage(page, context.signal);
-      for (;;) {
-        const current = await listing;
-        if (current.productIds.length === 0) break;
-        context.addToTotal(current.productIds.length);
-        // List the next page while this one is embedded.
-        const hasNext = current.page < current.lastPage;
-        if (hasNext) {
-          listing = this.#catalog.listPage(++page, context.signal);
-          listing.catch(() => {}); // handled when awaited; not an unhandled rejection meanwhile
-        }
-        await this.#ingest(current.productIds, sequence, options.batchSize, context);
-        if (!hasNext) break;
+      const progress = { listed: 0 };
+      try {
+        return await this.#walkPages(options, sequence, context, progress);
+      } finally {
+        // However the walk ends (the last page, a stop, a failure), its total is what it listed.
+        context.addToTotal(progress.listed - context.task.progress.total);
       }
-      return { message: `walked the catalogue from page ${options.startPage} to page ${page}` };
     });
+  }
+
+  async #walkPages(
+    options: { startPage: number; batchSize: number },
+    sequence: number,
+    context: TaskContext,
+    progress: { listed: number },
+  ): Promise<{ message: string }> {
+    const { startPage } = options;
+    const lastAllowed = startPage + this.#maxCatalogPages - 1;
+    const seenPages = new Set<ReturnType<typeof pageFingerprint>>();
+    let page = startPage;
+    let listing = this.#catalog.listPage(page, context.signal);
+    for (;;) {
+      const current = await listing;
+      if (current.productIds.length === 0) break;
+      const fingerprint = pageFingerprint(current.productIds);
+      if (seenPages.has(fingerprint)) {
+        return {
+          message:
+            `walked the catalogue from page ${startPage} to page ${page - 1}; page ${page} lists the same products ` +
+            "as an earlier page (does the catalogue ignore ?page=?), so the walk stopped there",
+        };
+      }
+      seenPages.add(fingerprint);
+      progress.listed += current.productIds.length;
+      // The catalogue says its size (a folder's count, an API's meta.total): from page 1 that is the total from the
+      // start, so progress never goes backwards; it grows only if the catalogue grew meanwhile. From a later page,
+      // the products before it are not part of the walk, so the total is what was listed so far.
+      const expected = startPage === 1 ? current.total : 0;
+      context.addToTotal(Math.max(expected, progress.listed) - context.task.progress.total);
+      const hasNext = page < current.lastPage && page < lastAllowed;
+      // List the next page while this one is embedded.
+      if (hasNext) {
+        listing = this.#catalog.listPage(page + 1, context.signal);
+        listing.catch(() => {}); // handled when awaited; not an unhandled rejection meanwhile
+      }
+      await this.#ingest(current.productIds, sequence, options.batchSize, context);
+      if (context.stopping.aborted) break;
+      if (!hasNext) {
+        if (page < current.lastPage) {
+          return {
+            message:
+              `walked the catalogue from page ${startPage} to page ${page} and stopped at CATALOG_MAX_PAGES ` +
+              `(${this.#maxCatalogPages}) of the ${current.lastPage} pages the catalogue reports; ` +
+              `start_page=${page + 1} continues`,
+          };
+        }
+        break;
+      }
+      page++;
+    }
+    return { message: `walked the catalogue from page ${startPage} to page ${page}` };
   }
 
   async #ingest(productIds: number[], sequence: number, width: number, context: TaskContext): Promise<void> {
     const pipeline = new PQueue({ concurrency: width });
     for (const productId of productIds) {
       void pipeline.add(async () => {
-        if (context.signal.aborted) {
-          context.itemFailed(productId, context.signal.reason);
+        if (context.stopping.aborted) {
+          context.itemFailed(productId, context.stopping.reason);
           return;
         }
         try {
@@ -159,4 +209,9 @@ export class EmbeddingJobs {
     }
     await pipeline.onIdle();
   }
+}
+
+/** One number per page, so remembering every page of a huge catalogue stays small; order within a page is ignored. */
+function pageFingerprint(productIds: number[]): number | bigint {
+  return Bun.hash(productIds.toSorted((a, b) => a - b).join(","));
 }

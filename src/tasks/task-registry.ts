@@ -3,13 +3,17 @@
 import { randomUUID } from "node:crypto";
 import type { ErrorCode } from "../errors.ts";
 
-export type TaskKind =
-  | "embed_product"
-  | "reembed_product"
-  | "delete_product"
-  | "embed_products"
-  | "embed_catalog"
-  | "migrate_index";
+/** Every kind of task, in one list (the OpenAPI schema reads it too). */
+export const TASK_KINDS = [
+  "embed_product",
+  "reembed_product",
+  "delete_product",
+  "embed_products",
+  "embed_catalog",
+  "migrate_index",
+  "find_duplicates",
+] as const;
+export type TaskKind = (typeof TASK_KINDS)[number];
 export type TaskStatus = "queued" | "running" | "succeeded" | "failed";
 
 export interface TaskItemError {

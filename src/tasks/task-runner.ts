@@ -8,7 +8,9 @@ import type { Task, TaskRegistry } from "./task-registry.ts";
 
 export interface TaskContext {
   readonly task: Task;
-  /** Aborted when the service shuts down and the grace period is over. */
+  /** Aborted as soon as shutdown starts: take no new products; those in flight go on. */
+  readonly stopping: AbortSignal;
+  /** Aborted when the grace period is over: what is still in flight is cut off. */
   readonly signal: AbortSignal;
   addToTotal(count: number): void;
   itemDone(): void;
@@ -25,8 +27,10 @@ export type TaskWork = (context: TaskContext) => Promise<TaskOutcome | void>;
 export class TaskRunner {
   readonly registry: TaskRegistry;
   readonly #queue: PQueue;
+  readonly #stopping = new AbortController();
   readonly #shutdown = new AbortController();
   readonly #observer: Pick<ServiceObserver, "taskStarted" | "taskFinished">;
+  #shuttingDown: Promise<void> | null = null;
 
   constructor(
     registry: TaskRegistry,
@@ -52,10 +56,17 @@ export class TaskRunner {
   }
 
   /**
-   * Takes no new tasks, fails the queued ones (their status is in memory and would be lost anyway), lets running ones
-   * finish for up to `graceMs`, then aborts them; what they stored before that stays stored.
+   * Takes no new tasks, fails the queued ones (their status is in memory and would be lost anyway), tells running ones
+   * to take no new products and lets those in flight finish for up to `graceMs`, then aborts them; what they stored
+   * before that stays stored. Settles as soon as the running tasks have returned. Calling it again waits the same.
    */
-  async shutdown(graceMs: number): Promise<void> {
+  shutdown(graceMs: number): Promise<void> {
+    this.#shuttingDown ??= this.#shutDown(graceMs);
+    return this.#shuttingDown;
+  }
+
+  async #shutDown(graceMs: number): Promise<void> {
+    this.#stopping.abort(new Error("the service shut down before this product was processed; submit it again"));
     this.#queue.pause();
     this.#queue.clear();
     for (const task of this.registry.queued()) {
@@ -74,6 +85,7 @@ export class TaskRunner {
     this.#observer.taskStarted(task);
     const context: TaskContext = {
       task,
+      stopping: this.#stopping.signal,
       signal: this.#shutdown.signal,
       addToTotal: (count) => {
         task.progress.total += count;

@@ -7,6 +7,7 @@ import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT, SHARED_DIR } from "../helpers/catalog-server.ts";
+import { type CommandResult, runCommand } from "../helpers/run-command.ts";
 
 export const BINARY = join(REPO_ROOT, "dist/fashion-image-processor");
 
@@ -18,12 +19,6 @@ export const CAN_HIDE_CHECKOUT =
 const STRAY_DOTENV = "PORT=1\nINFERENCE_BACKEND=gpu\nMODEL_PATH=/nonexistent/model.onnx\n";
 const STRAY_PRELOAD = `require("node:fs").writeFileSync(${JSON.stringify("PRELOAD_RAN")}, "bunfig.toml was read");\n`;
 const STRAY_BUNFIG = `preload = ["./stray-preload.js"]\nlogLevel = "debug"\n[run]\npreload = ["./stray-preload.js"]\n`;
-
-export interface RunResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
 
 export interface RunningBinary extends AsyncDisposable {
   url: string;
@@ -99,22 +94,14 @@ export class BinarySandbox {
   }
 
   /** Runs a command to its end (killed after `timeoutMs`). */
-  async run(args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<RunResult> {
-    const child = Bun.spawn(this.command(args), {
+  run(args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<CommandResult> {
+    return runCommand(this.command(args), {
       cwd: this.cwd(),
       env: this.environment(env),
       stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
       timeout: timeoutMs,
       killSignal: "SIGKILL",
     });
-    const [stdout, stderr, exitCode] = await Promise.all([
-      new Response(child.stdout).text(),
-      new Response(child.stderr).text(),
-      child.exited,
-    ]);
-    return { exitCode, stdout, stderr };
   }
 
   /** Starts `serve` with PORT=0 on 127.0.0.1 and waits (bounded) for GET /ready to answer 200. */

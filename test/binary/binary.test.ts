@@ -181,7 +181,9 @@ describe.skipIf(!HAS_BINARY)("the compiled binary, copied alone into a temp dir"
       const env = { DATA_DIR: inSandbox("data-model"), HOST: "127.0.0.1", PORT: "0", ...UNUSED_API };
       const missing = await sandbox.run(["serve"], { ...env, MODEL_PATH: "/nonexistent/model.onnx" });
       expect(missing.exitCode).toBe(1);
-      expect(missing.stderr).toContain("cannot read the model at /nonexistent/model.onnx: ENOENT");
+      expect(missing.stderr).toContain(
+        "cannot read the model at /nonexistent/model.onnx (MODEL_PATH): ENOENT; unset MODEL_PATH to use the embedded model",
+      );
       const model = inSandbox("own-model.onnx");
       await copyFile(join(REPO_ROOT, "models/resnet50.onnx"), model);
       await using service = await sandbox.serve({ ...env, MODEL_PATH: model });
@@ -284,6 +286,20 @@ describe.skipIf(!HAS_BINARY)("the compiled binary, copied alone into a temp dir"
       const { similar_products } = (await answer.json()) as { similar_products: SimilarProduct[] };
       expect(similar_products).toHaveLength(3);
       expect(similar_products[0]).toMatchObject({ id: probe.id, similarity_score: 1 });
+
+      // The search page and its files come from inside the binary (the checkout is out of reach here).
+      for (const [path, type, marker] of [
+        ["/", "text/html; charset=UTF-8", "/web/search-page.js"],
+        ["/web/search-page.js", "text/javascript; charset=utf-8", "/similar-products/upload"],
+        ["/web/api-client.js", "text/javascript; charset=utf-8", "sessionStorage"],
+        ["/web/service-status.js", "text/javascript; charset=utf-8", "/embeddings/generate-all"],
+        ["/web/search-page.css", "text/css; charset=utf-8", ".grid"],
+        ["/favicon.svg", "image/svg+xml", "<svg"],
+      ] as const) {
+        const response = await fetch(`${service.url}${path}`);
+        expect({ path, status: response.status, type: response.headers.get("Content-Type") }).toEqual({ path, status: 200, type });
+        expect(await response.text()).toContain(marker);
+      }
     });
 
     test("INFERENCE_BACKEND=wasm: the embedded WASM engine answers /ready and embeds an upload", async () => {

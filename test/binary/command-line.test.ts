@@ -12,6 +12,9 @@ describe("parseCommandLine", () => {
     [["search", "a.jpg", "--top", "3", "--json"], { name: "search", image: "a.jpg", top: 3, json: true }],
     [["search", "--top=5", "a.jpg"], { name: "search", image: "a.jpg", top: 5, json: false }],
     [["search", "-n", "1", "a.jpg"], { name: "search", image: "a.jpg", top: 1, json: false }],
+    [["duplicates"], { name: "duplicates", minScore: 0.98, json: false }],
+    [["duplicates", "--min-score", "0.95", "--json"], { name: "duplicates", minScore: 0.95, json: true }],
+    [["duplicates", "--min-score=1"], { name: "duplicates", minScore: 1, json: false }],
     [["healthcheck"], { name: "healthcheck" }],
     [["--version"], { name: "version" }],
     [["-v"], { name: "version" }],
@@ -41,6 +44,11 @@ describe("parseCommandLine", () => {
     [["search", "a.jpg", "--top", "1001"], "--top must be a whole number", "search"],
     [["search", "a.jpg", "--json=yes"], "--json", "search"],
     [["healthcheck", "now"], "healthcheck takes no arguments", "healthcheck"],
+    [["duplicates", "x"], "duplicates takes no arguments", "duplicates"],
+    [["duplicates", "--min-score", "0.5"], '--min-score must be a number from 0.8 to 1, got "0.5"', "duplicates"],
+    [["duplicates", "--min-score", "1.01"], "--min-score must be a number from 0.8 to 1", "duplicates"],
+    [["duplicates", "--min-score", "abc"], "--min-score must be a number from 0.8 to 1", "duplicates"],
+    [["duplicates", "--top", "3"], "Unknown option '--top'", "duplicates"],
   ])("%p is a usage error", (argv, message, topic) => {
     let error: unknown;
     try {
@@ -54,7 +62,7 @@ describe("parseCommandLine", () => {
   });
 
   test("every command has its own help", () => {
-    for (const topic of ["serve", "index", "search", "healthcheck"] as const) {
+    for (const topic of ["serve", "index", "search", "duplicates", "healthcheck"] as const) {
       expect(helpText(topic)).toStartWith(`Usage: fashion-image-processor ${topic === "serve" ? "[serve]" : topic}`);
     }
   });

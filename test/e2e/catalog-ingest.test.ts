@@ -244,7 +244,7 @@ describe.skipIf(!HAVE_MODEL)("a 300-product catalogue in 6 pages of 50", () => {
       headers: { "Content-Type": "application/json" },
     });
     expect(answer.status).toBe(202);
-    expect(answer.body).toEqual({ task_id: expect.any(String), status: "queued" });
+    expect(answer.body).toEqual({ task_id: expect.any(String), status: "queued", kind: "embed_catalog" });
     const everything = await fresh.waitForTask(answer.body.task_id, 240_000);
     expect(everything).toMatchObject({
       kind: "embed_catalog",

@@ -1,6 +1,7 @@
 // Shared pieces of the end-to-end tests: the catalogue's photos (real fashion photos from ../shared, generated ones
 // on a machine without them), a catalogue server over them, and small readers of the service's answers.
-import { cp } from "node:fs/promises";
+import { copyFile, cp, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { type CatalogProduct, type CatalogServerOptions, fashionPhotos, makePhoto, startCatalogServer } from "../helpers/catalog-server.ts";
 import { HAS_FASHION_PHOTOS } from "../helpers/environment.ts";
 import type { JsonAnswer, ServiceProcess, TaskView } from "../helpers/service-process.ts";
@@ -39,6 +40,16 @@ export function catalogPhotos(count: number): Photos {
     bytes: async (id) => generated.get(id)!,
     real: false,
   };
+}
+
+/** Writes the photos of `ids` (all of them unless given) into `dir` as <id>.jpg: a folder catalogue. */
+export async function writePhotoFolder(photos: Photos, dir: string, ids: readonly number[] = photos.ids): Promise<void> {
+  for (const id of ids) {
+    const product = photos.products.find((p) => p.id === id)!;
+    const target = join(dir, `${id}.jpg`);
+    if (typeof product.image === "string") await copyFile(product.image, target);
+    else await writeFile(target, product.image);
+  }
 }
 
 /** A Laravel-style catalogue on 127.0.0.1 serving `photos`, 50 a page unless told otherwise. */

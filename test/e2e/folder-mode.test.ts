@@ -1,12 +1,12 @@
 // End to end: a shop without a products API: the catalogue is a folder of `<id>.jpg` photos (CATALOG_DIR), which the
 // service embeds and also serves itself, so the image_url in its answers resolves.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { copyFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { makePhoto } from "../helpers/catalog-server.ts";
 import { requireModel, tempDir } from "../helpers/environment.ts";
 import { freePort, type ServiceProcess, startService } from "../helpers/service-process.ts";
-import { ascending, catalogPhotos, runTask, storedIds, uploadForm } from "./e2e-fixtures.ts";
+import { ascending, catalogPhotos, runTask, storedIds, uploadForm, writePhotoFolder } from "./e2e-fixtures.ts";
 
 const HAVE_MODEL = requireModel("e2e folder catalogue");
 
@@ -22,15 +22,6 @@ interface Similar {
   image_url: string;
 }
 
-async function fillFolder(dir: string, ids: number[]): Promise<void> {
-  for (const id of ids) {
-    const product = photos.products.find((p) => p.id === id)!;
-    const target = join(dir, `${id}.jpg`);
-    if (typeof product.image === "string") await copyFile(product.image, target);
-    else await writeFile(target, product.image);
-  }
-}
-
 describe.skipIf(!HAVE_MODEL)("a folder of photos as the catalogue", () => {
   const cleanup = new AsyncDisposableStack();
   let folder: string;
@@ -38,7 +29,7 @@ describe.skipIf(!HAVE_MODEL)("a folder of photos as the catalogue", () => {
 
   beforeAll(async () => {
     folder = cleanup.use(await tempDir("fip-e2e-folder-photos-")).path;
-    await fillFolder(folder, photos.ids);
+    await writePhotoFolder(photos, folder);
     // Not photos of products: never listed.
     await writeFile(join(folder, "README.txt"), "not a photo");
     await writeFile(join(folder, "cover.jpg"), makePhoto(1));
@@ -118,7 +109,7 @@ describe.skipIf(!HAVE_MODEL)("a folder of photos as the catalogue", () => {
 describe.skipIf(!HAVE_MODEL)("a folder catalogue without PUBLIC_URL", () => {
   test("image_url defaults to http://localhost:<PORT>", async () => {
     await using folder = await tempDir("fip-e2e-folder-photos-");
-    await fillFolder(folder.path, photos.ids.slice(0, 3));
+    await writePhotoFolder(photos, folder.path, photos.ids.slice(0, 3));
     await using dataDir = await tempDir("fip-e2e-folder-data-");
     const port = freePort();
     await using service = await startService({ DATA_DIR: dataDir.path, CATALOG_DIR: folder.path, PORT: String(port) });
@@ -131,7 +122,7 @@ describe.skipIf(!HAVE_MODEL)("a folder catalogue without PUBLIC_URL", () => {
   // With PORT=0 the OS picks the port; image_url must name it, not port 0.
   test("with PORT=0, image_url names the port the service actually listens on", async () => {
     await using folder = await tempDir("fip-e2e-folder-photos-");
-    await fillFolder(folder.path, photos.ids.slice(0, 3));
+    await writePhotoFolder(photos, folder.path, photos.ids.slice(0, 3));
     await using dataDir = await tempDir("fip-e2e-folder-data-");
     await using service = await startService({ DATA_DIR: dataDir.path, CATALOG_DIR: folder.path });
     const id = photos.ids[0]!;

@@ -4,6 +4,7 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { REPO_ROOT } from "../helpers/catalog-server.ts";
 import { announceSkip, requireModel } from "../helpers/environment.ts";
+import { runCommand } from "../helpers/run-command.ts";
 
 setDefaultTimeout(120_000);
 
@@ -31,11 +32,10 @@ interface ProbeResult {
 
 async function probe(settings: Record<string, string>, headers: Record<string, string> = {}): Promise<ProbeResult> {
   const script = `${NETWORK_SETUP} && exec "$0" test/e2e/network-client-probe.ts "$1" "$2"`;
-  const child = Bun.spawn(
+  const { exitCode: code, stdout, stderr } = await runCommand(
     ["unshare", "-n", "--", "sh", "-c", script, process.execPath, JSON.stringify(settings), JSON.stringify(headers)],
-    { cwd: REPO_ROOT, stdout: "pipe", stderr: "pipe" },
+    { cwd: REPO_ROOT },
   );
-  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   if (code !== 0) throw new Error(`the probe exited with ${code}:\n${stdout}\n${stderr}`);
   return JSON.parse(stdout.trim().split("\n").at(-1)!) as ProbeResult;
 }

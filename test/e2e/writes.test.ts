@@ -62,7 +62,7 @@ describe.skipIf(!HAVE_MODEL)("writes to the index", () => {
 
     const answer = await service.json(`/embeddings/product/${id}`, { method: "POST" });
     expect(answer.status).toBe(202);
-    expect(answer.body).toEqual({ task_id: expect.any(String), status: "queued", product_id: id });
+    expect(answer.body).toEqual({ task_id: expect.any(String), status: "queued", kind: "embed_product", product_id: id });
     expect(answer.headers.get("Location")).toBe(`/tasks/${answer.body.task_id}`);
 
     const task = await service.waitForTask(answer.body.task_id);
@@ -263,7 +263,7 @@ describe.skipIf(!HAVE_MODEL)("writes to the index", () => {
       body: JSON.stringify([a, b, a]),
     });
     expect(bare.status).toBe(202);
-    expect(bare.body).toEqual({ task_id: expect.any(String), status: "queued", product_ids: [a, b] });
+    expect(bare.body).toEqual({ task_id: expect.any(String), status: "queued", kind: "embed_products", product_ids: [a, b] });
     const wrapped = await service.json("/embeddings/generate", {
       method: "POST",
       headers: { "Content-Type": "application/json" },

@@ -3,6 +3,7 @@
 import { createCanvas } from "@napi-rs/canvas";
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { truncatedWithEndMarker } from "./images.ts";
 
 export const REPO_ROOT = resolve(import.meta.dir, "../..");
 export const SHARED_DIR = resolve(REPO_ROOT, "../shared");
@@ -21,6 +22,8 @@ export interface CatalogFaults {
   serverError?: Map<number, number>;
   /** Serve the first half of the photo only. */
   brokenBytes?: Set<number>;
+  /** Serve the first 60% of the photo followed by an end-of-image marker (FFD9). */
+  cutWithEndMarker?: Set<number>;
   /** Delay every answer, for timeouts and for holding requests in flight. */
   delayMs?: number;
   /** Hold every answer until this settles: a test keeps work in flight for as long as it needs, then lets it go. */
@@ -158,7 +161,8 @@ export function startCatalogServer(options: CatalogServerOptions): CatalogServer
 
   async function serveImage(product: CatalogProduct): Promise<Response> {
     const bytes = typeof product.image === "string" ? await Bun.file(product.image).bytes() : product.image;
-    const body = handle.faults.brokenBytes?.has(product.id) ? bytes.slice(0, Math.floor(bytes.length / 2)) : bytes;
+    let body = handle.faults.brokenBytes?.has(product.id) ? bytes.slice(0, Math.floor(bytes.length / 2)) : bytes;
+    if (handle.faults.cutWithEndMarker?.has(product.id)) body = truncatedWithEndMarker(bytes);
     return new Response(body, { headers: { "Content-Type": "image/jpeg" } });
   }
 

@@ -38,3 +38,8 @@ export function withExifOrientation(jpeg: Uint8Array, orientation: number): Uint
 export function truncated(bytes: Uint8Array, keep = 0.6): Uint8Array {
   return bytes.slice(0, Math.floor(bytes.length * keep));
 }
+
+/** A JPEG cut off in transfer and then given an end-of-image marker (FFD9): every marker is there, the data is not. */
+export function truncatedWithEndMarker(jpeg: Uint8Array, keep = 0.6): Uint8Array {
+  return new Uint8Array([...truncated(jpeg, keep), 0xff, 0xd9]);
+}

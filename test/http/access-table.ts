@@ -26,6 +26,7 @@ export const ACCESS_TABLE: Record<string, AccessCase> = {
   "GET /embeddings/check/{product_id}": { access: "read", path: "/embeddings/check/1" },
   "GET /embeddings/products": { access: "read", path: "/embeddings/products" },
   "GET /embeddings/count": { access: "read", path: "/embeddings/count" },
+  "GET /embeddings/duplicates": { access: "read", path: "/embeddings/duplicates" },
   "POST /embeddings/product/{product_id}": { access: "write", path: "/embeddings/product/1", init: () => ({ method: "POST" }) },
   "PUT /embeddings/product/{product_id}": { access: "write", path: "/embeddings/product/1", init: () => ({ method: "PUT" }) },
   "DELETE /embeddings/product/{product_id}": {

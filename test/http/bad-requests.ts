@@ -29,6 +29,7 @@ const MALFORMED_JSON: ErrorEnvelope = { code: "VALIDATION_FAILED", message: "Mal
 const atLeast = (n: number) => `Too small: expected number to be >=${n}`;
 const wholeNumberFrom = (min: number, max: number) => `must be a whole number from ${min} to ${max}`;
 const numberFrom = (min: number, max: number) => `must be a number from ${min} to ${max}`;
+const UPLOAD_AS_FORM = "send a multipart/form-data body with the photo in the field `image`";
 
 const post = (body?: RequestInit["body"], contentType?: string) => (): RequestInit => ({
   method: "POST",
@@ -66,6 +67,18 @@ export const BAD_REQUESTS: BadRequest[] = [
     path: `/embeddings/products?${query}`,
     status: 400,
     error: invalidField("offset", wholeNumberFrom(0, Number.MAX_SAFE_INTEGER)),
+  })),
+
+  // Near-duplicate groups: a threshold from 0.8 to 1, and paging.
+  ...["min_score=0.5", "min_score=1.5", "min_score=abc", "min_score="].map((query) => ({
+    path: `/embeddings/duplicates?${query}`,
+    status: 400,
+    error: invalidField("min_score", numberFrom(0.8, 1)),
+  })),
+  ...["limit=0", "limit=1001"].map((query) => ({
+    path: `/embeddings/duplicates?${query}`,
+    status: 400,
+    error: invalidField("limit", wholeNumberFrom(1, 1000)),
   })),
 
   // generate-batch: a JSON object with a non-empty list of integer ids.
@@ -169,11 +182,11 @@ export const BAD_REQUESTS: BadRequest[] = [
     status: 400,
     error: invalidField("score_threshold", numberFrom(0, 1)),
   })),
-  {
-    path: "/similar-products/1?exclude_self=maybe",
+  ...["maybe", "", "2", "y", "truee"].map((value) => ({
+    path: `/similar-products/1?exclude_self=${value}`,
     status: 400,
-    error: invalidField("exclude_self", 'Invalid option: expected one of "0"|"1"|"true"|"false"'),
-  },
+    error: invalidField("exclude_self", "must be true or false (also 1/0, yes/no)"),
+  })),
 
   // Upload: the photo must be the multipart field `image`.
   ...[
@@ -201,12 +214,19 @@ export const BAD_REQUESTS: BadRequest[] = [
     status: 400,
     error: invalidField("score_threshold", numberFrom(0, 1)),
   },
-  {
-    // Malformed JSON where a photo belongs: refused by its media type before anything reads it.
+  // A photo sent as the raw body, or JSON where a form belongs: refused by its media type before anything reads it.
+  ...[postJson('{"image": '), post(new Uint8Array([0xff, 0xd8, 0xff, 0xd9]), "image/jpeg")].map((init) => ({
     path: "/similar-products/upload",
-    init: postJson('{"image": '),
+    init,
     status: 415,
-    error: { code: "UNSUPPORTED_MEDIA_TYPE", message: "Unsupported Media Type" },
+    error: { code: "UNSUPPORTED_MEDIA_TYPE", message: UPLOAD_AS_FORM } as ErrorEnvelope,
+  })),
+  // An empty `image` part: nothing was attached.
+  {
+    path: "/similar-products/upload",
+    init: () => ({ method: "POST", body: imageForm(new Uint8Array(0)) }),
+    status: 400,
+    error: invalidField("image", "the photo is empty"),
   },
 
   // Tasks.
@@ -231,6 +251,6 @@ export const BAD_REQUESTS: BadRequest[] = [
 export function describeRequest(request: BadRequest): string {
   const init = request.init?.();
   const contentType = (init?.headers as Record<string, string> | undefined)?.["Content-Type"];
-  const body = typeof init?.body === "string" ? ` ${JSON.stringify(init.body)}` : init?.body ? " (multipart)" : "";
+  const body = typeof init?.body === "string" ? ` ${JSON.stringify(init.body)}` : init?.body instanceof FormData ? " (multipart)" : init?.body ? " (bytes)" : "";
   return `${init?.method ?? "GET"} ${request.path}${body}${contentType ? ` as ${contentType}` : ""} -> ${request.status}`;
 }

@@ -128,7 +128,7 @@ describe.skipIf(!MODEL_PATH)("embeddings endpoints", () => {
       await runTask(app, `/embeddings/product/${id}`, { method: "DELETE" });
       const before = await count();
 
-      const taskId = await accepted(`/embeddings/product/${id}`, { method: "POST" }, { product_id: id });
+      const taskId = await accepted(`/embeddings/product/${id}`, { method: "POST" }, { kind: "embed_product", product_id: id });
       expect(await waitForTask(app, taskId)).toEqual(
         finishedTask({
           task_id: taskId,
@@ -147,7 +147,7 @@ describe.skipIf(!MODEL_PATH)("embeddings endpoints", () => {
       expect((await runTask(app, `/embeddings/product/${id}`)).status).toBe("succeeded");
       const before = await count();
 
-      const taskId = await accepted(`/embeddings/product/${id}`, { method: "PUT" }, { product_id: id });
+      const taskId = await accepted(`/embeddings/product/${id}`, { method: "PUT" }, { kind: "reembed_product", product_id: id });
       expect(await waitForTask(app, taskId)).toEqual(
         finishedTask({
           task_id: taskId,
@@ -173,7 +173,7 @@ describe.skipIf(!MODEL_PATH)("embeddings endpoints", () => {
       expect((await runTask(app, `/embeddings/product/${id}`)).status).toBe("succeeded");
       const before = await count();
 
-      const taskId = await accepted(`/embeddings/product/${id}`, { method: "DELETE" }, { product_id: id });
+      const taskId = await accepted(`/embeddings/product/${id}`, { method: "DELETE" }, { kind: "delete_product", product_id: id });
       expect(await waitForTask(app, taskId)).toEqual(
         finishedTask({
           task_id: taskId,
@@ -243,7 +243,7 @@ describe.skipIf(!MODEL_PATH)("embeddings endpoints", () => {
       const taskId = await accepted(
         "/embeddings/generate-batch",
         jsonPost(JSON.stringify({ product_ids: [...list, a] })),
-        { product_ids: list },
+        { kind: "embed_products", product_ids: list },
       );
       expect(byProduct(await waitForTask(app, taskId))).toEqual(
         finishedTask({
@@ -265,7 +265,7 @@ describe.skipIf(!MODEL_PATH)("embeddings endpoints", () => {
       const taskId = await accepted(
         "/embeddings/generate-batch",
         jsonPost(JSON.stringify({ product_ids: [TEXT_ID, MISSING_ID] })),
-        { product_ids: [TEXT_ID, MISSING_ID] },
+        { kind: "embed_products", product_ids: [TEXT_ID, MISSING_ID] },
       );
       expect(byProduct(await waitForTask(app, taskId))).toEqual(
         finishedTask({
@@ -284,7 +284,7 @@ describe.skipIf(!MODEL_PATH)("embeddings endpoints", () => {
       const taskId = await accepted(
         "/embeddings/generate-batch",
         { method: "POST", headers: { "Content-Type": "application/json; charset=utf-8" }, body: `{"product_ids":[${id}]}` },
-        { product_ids: [id] },
+        { kind: "embed_products", product_ids: [id] },
       );
       expect((await waitForTask(app, taskId)).status).toBe("succeeded");
     });
@@ -300,7 +300,7 @@ describe.skipIf(!MODEL_PATH)("embeddings endpoints", () => {
       const taskId = await accepted(
         "/embeddings/generate",
         { method: "POST", body: body(list), headers: contentType ? { "Content-Type": contentType } : {} },
-        { product_ids: list },
+        { kind: "embed_products", product_ids: list },
       );
       expect(await waitForTask(app, taskId)).toEqual(
         finishedTask({
@@ -318,14 +318,14 @@ describe.skipIf(!MODEL_PATH)("embeddings endpoints", () => {
       ["an empty body with Content-Type: application/json", { headers: { "Content-Type": "application/json" }, body: "" }],
       ["a blank body", { headers: { "Content-Type": "application/json" }, body: " \n" }],
     ])("with %s embeds the whole catalogue", async (_name, init) => {
-      const taskId = await accepted("/embeddings/generate", { method: "POST", ...init }, {});
+      const taskId = await accepted("/embeddings/generate", { method: "POST", ...init }, { kind: "embed_catalog" });
       expect(byProduct(await waitForTask(app, taskId))).toEqual(wholeCatalogueTask(taskId));
     });
   });
 
   describe("POST /embeddings/generate-all", () => {
     test("answers 202 {task_id, status}; the task embeds every photo in the folder once", async () => {
-      const taskId = await accepted("/embeddings/generate-all?start_page=1&batch_size=10", { method: "POST" }, {});
+      const taskId = await accepted("/embeddings/generate-all?start_page=1&batch_size=10", { method: "POST" }, { kind: "embed_catalog" });
       expect(byProduct(await waitForTask(app, taskId))).toEqual(wholeCatalogueTask(taskId));
       expect(await get("/embeddings/count")).toEqual({ status: 200, body: { count: photos.length } });
       expect(await get("/embeddings/products")).toEqual({

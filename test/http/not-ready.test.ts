@@ -17,6 +17,7 @@ const VALID_REQUESTS: Record<string, { path: string; init?: () => RequestInit }>
   checkEmbedding: { path: "/embeddings/check/1" },
   listEmbeddedProducts: { path: "/embeddings/products?limit=10&offset=0" },
   countEmbeddings: { path: "/embeddings/count" },
+  listDuplicates: { path: "/embeddings/duplicates?min_score=0.98&limit=10&offset=0" },
   createEmbedding: { path: "/embeddings/product/1", init: () => ({ method: "POST" }) },
   replaceEmbedding: { path: "/embeddings/product/1", init: () => ({ method: "PUT" }) },
   deleteEmbedding: { path: "/embeddings/product/1", init: () => ({ method: "DELETE" }) },
@@ -121,10 +122,8 @@ describe("unknown routes", () => {
     ["GET", "/embeddings"],
     ["GET", "/embeddings/check"],
     ["GET", "/similar-products"],
-    ["POST", "/health"],
-    ["PATCH", "/embeddings/product/1"],
-    ["GET", "/embeddings/generate"],
-    ["DELETE", "/tasks"],
+    ["POST", "/nope"],
+    ["OPTIONS", "/nope"],
   ])("%s %s answers 404 NOT_FOUND in the envelope", async (method, path) => {
     const response = await call(app, path, { method });
     expect(await expectErrorEnvelope(response, 404, "NOT_FOUND")).toEqual({
@@ -134,12 +133,49 @@ describe("unknown routes", () => {
   });
 });
 
+describe("a known path with the wrong method", () => {
+  const app = createUnreadyApp();
+
+  test.each([
+    ["POST", "/health", "GET, HEAD, OPTIONS"],
+    ["PATCH", "/embeddings/product/1", "POST, PUT, DELETE, OPTIONS"],
+    ["GET", "/embeddings/generate", "POST, OPTIONS"],
+    ["DELETE", "/embeddings/generate", "POST, OPTIONS"],
+    ["DELETE", "/tasks", "GET, HEAD, OPTIONS"],
+    // A fixed path wins over a parameter: "upload" is not a product id to GET /similar-products/{product_id}.
+    ["GET", "/similar-products/upload", "POST, OPTIONS"],
+    ["POST", "/similar-products/20", "GET, HEAD, OPTIONS"],
+    ["PUT", "/openapi.json", "GET, HEAD, OPTIONS"],
+  ])("%s %s answers 405 METHOD_NOT_ALLOWED with Allow: %s", async (method, path, allow) => {
+    const response = await call(app, path, { method });
+    expect(response.headers.get("Allow")).toBe(allow);
+    expect(await expectErrorEnvelope(response, 405, "METHOD_NOT_ALLOWED")).toEqual({
+      code: "METHOD_NOT_ALLOWED",
+      message: `${method} is not allowed on ${path}; use ${allow}`,
+    });
+  });
+
+  test("HEAD is answered wherever GET is", async () => {
+    const response = await call(app, "/health", { method: "HEAD" });
+    expect([response.status, await response.text()]).toEqual([200, ""]);
+  });
+
+  test("OPTIONS on a known path answers 204 with Allow", async () => {
+    const response = await call(app, "/embeddings/product/1", { method: "OPTIONS" });
+    expect([response.status, response.headers.get("Allow")]).toEqual([204, "POST, PUT, DELETE, OPTIONS"]);
+  });
+});
+
 describe("an app that is shutting down", () => {
   const app = createUnreadyApp({ isShuttingDown: () => true });
 
   test("GET /health still answers 200: the process is alive while in-flight work finishes", async () => {
     const response = await call(app, "/health");
-    expect([response.status, await response.json()]).toEqual([200, { status: "ok" }]);
+    expect([response.status, response.headers.get("Connection"), await response.json()]).toEqual([
+      200,
+      "close",
+      { status: "ok" },
+    ]);
   });
 
   test.each(["/ready", "/openapi.json", "/embeddings/count"])(

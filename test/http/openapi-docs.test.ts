@@ -1,6 +1,7 @@
 // /openapi.json and the /docs page: a complete OpenAPI 3.1 document a client can be generated from, and Swagger UI
 // served by the service itself. Neither needs the model: both answer while the service is still loading.
 import { describe, expect, test } from "bun:test";
+import { ERROR_CODES } from "../../src/errors.ts";
 import { call, createUnreadyApp } from "../helpers/app-under-test.ts";
 
 interface Operation {
@@ -55,10 +56,15 @@ describe("GET /openapi.json", () => {
   test("lists every route with its operationId, tag and every status it can answer", async () => {
     const doc = await openapiDoc();
     const described = Object.fromEntries(
-      operations(doc).map(({ method, path, operation }) => [
-        `${method.toUpperCase()} ${path}`,
-        { operationId: operation.operationId, tags: operation.tags, statuses: Object.keys(operation.responses) },
-      ]),
+      operations(doc).map(({ method, path, operation }) => {
+        const statuses = Object.keys(operation.responses);
+        // Every operation may answer 500 INTERNAL; checked here once rather than in every row below.
+        expect({ path, internal: statuses.includes("500") }).toEqual({ path, internal: true });
+        return [
+          `${method.toUpperCase()} ${path}`,
+          { operationId: operation.operationId, tags: operation.tags, statuses: statuses.filter((s) => s !== "500") },
+        ];
+      }),
     );
     const notReady = "503";
     /** Refusals by who asks: a read needs a key only with AUTH_READS=true; a write always, or loopback. */
@@ -78,6 +84,11 @@ describe("GET /openapi.json", () => {
         statuses: ["200", "400", read, notReady],
       },
       "GET /embeddings/count": { operationId: "countEmbeddings", tags: ["embeddings"], statuses: ["200", read, notReady] },
+      "GET /embeddings/duplicates": {
+        operationId: "listDuplicates",
+        tags: ["embeddings"],
+        statuses: ["200", "202", "400", read, notReady],
+      },
       "POST /embeddings/product/{product_id}": {
         operationId: "createEmbedding",
         tags: ["embeddings"],
@@ -144,16 +155,26 @@ describe("GET /openapi.json", () => {
     expect(incomplete).toEqual([]);
   });
 
-  test("every error status is the error envelope, and every 202 has a Location header", async () => {
+  test("every error status is an error envelope whose details are declared for that status; every 202 has a Location", async () => {
     const doc = await openapiDoc();
+    /** The envelope each status answers with: details are a field list on 400, {maxBytes} on 413, and so on. */
+    const envelopeFor = (method: string, status: string) =>
+      ({
+        "400": "ValidationErrorResponse",
+        "409": "WalkInProgressResponse",
+        "413": "PayloadTooLargeResponse",
+        "422": "ImageRefusedResponse",
+        // Writes and uploads can be refused for a full queue, with its numbers; reads only while loading.
+        "503": method === "get" ? "ErrorResponse" : "BusyErrorResponse",
+      })[status] ?? "ErrorResponse";
     const offending: string[] = [];
     for (const { method, path, operation } of operations(doc)) {
       for (const [status, response] of Object.entries(operation.responses)) {
         const name = `${method} ${path} ${status}`;
         if (Number(status) >= 400) {
-          const content = response.content ?? {};
-          if (JSON.stringify(content) !== JSON.stringify({ "application/json": { schema: { $ref: "#/components/schemas/Error" } } })) {
-            offending.push(`${name}: not the Error envelope`);
+          const expected = { "application/json": { schema: { $ref: `#/components/schemas/${envelopeFor(method, status)}` } } };
+          if (JSON.stringify(response.content ?? {}) !== JSON.stringify(expected)) {
+            offending.push(`${name}: not the ${envelopeFor(method, status)} envelope`);
           }
         } else if (!response.content) {
           offending.push(`${name}: no content`);
@@ -164,20 +185,141 @@ describe("GET /openapi.json", () => {
       }
     }
     expect(offending).toEqual([]);
-    expect(doc.components.schemas.Error).toEqual({
+    // Not `Error`: generated code would shadow the global Error type.
+    expect(doc.components.schemas.Error).toBeUndefined();
+    const envelope = (details?: unknown) => ({
       type: "object",
       properties: {
         error: {
           type: "object",
           properties: {
-            code: { type: "string", example: "VALIDATION_FAILED" },
+            code: { $ref: "#/components/schemas/ErrorCode" },
             message: { type: "string", example: "product_id: must be a positive integer" },
-            details: {},
+            ...(details ? { details } : {}),
           },
           required: ["code", "message"],
         },
       },
       required: ["error"],
+    });
+    expect(doc.components.schemas.ErrorResponse).toEqual(envelope());
+    expect(doc.components.schemas.ErrorCode).toEqual({ type: "string", enum: [...ERROR_CODES], description: expect.any(String) });
+    expect(doc.components.schemas.ValidationErrorResponse).toEqual(
+      envelope({
+        type: "array",
+        items: {
+          type: "object",
+          properties: { field: { type: "string", description: expect.any(String) }, message: { type: "string" } },
+          required: ["field", "message"],
+        },
+      }),
+    );
+    expect(doc.components.schemas.PayloadTooLargeResponse).toEqual(
+      envelope({
+        type: "object",
+        properties: { maxBytes: { type: "integer", description: "The limit, in bytes", example: 10485760 } },
+        required: ["maxBytes"],
+      }),
+    );
+    expect(doc.components.schemas.WalkInProgressResponse.properties.error.properties.details).toMatchObject({
+      required: ["task_id"],
+      properties: { task_id: { type: "string", format: "uuid" } },
+    });
+    expect(doc.components.schemas.BusyErrorResponse.properties.error.properties.details.required).toEqual([
+      "limit",
+      "in_use",
+      "retry_after_seconds",
+    ]);
+    // A task's errors carry the same codes.
+    expect(doc.components.schemas.Task.properties.errors.items.properties.code).toEqual({ $ref: "#/components/schemas/ErrorCode" });
+  });
+
+  test("declares a relative server, so generated clients call the host the document came from", async () => {
+    const doc = (await openapiDoc()) as OpenApiDoc & { servers: unknown };
+    expect(doc.servers).toEqual([{ url: "/", description: expect.any(String) }]);
+  });
+
+  test("declares the defaults the service applies, and the formats of task ids and timestamps", async () => {
+    const doc = await openapiDoc();
+    const parameter = (path: string, method: string, name: string) =>
+      doc.paths[path]![method]!.parameters!.find((p) => p.name === name) as unknown as { schema: Record<string, unknown> };
+    const defaults = {
+      "/similar-products/{product_id} get top_n": 5,
+      "/similar-products/{product_id} get score_threshold": 0,
+      "/similar-products/{product_id} get exclude_self": false,
+      "/similar-products/upload post top_n": 5,
+      "/similar-products/upload post score_threshold": 0,
+      "/embeddings/products get limit": 100,
+      "/embeddings/products get offset": 0,
+      "/embeddings/generate-all post start_page": 1,
+      "/embeddings/generate-all post batch_size": 10,
+      "/tasks get limit": 20,
+    };
+    const declared = Object.fromEntries(
+      Object.keys(defaults).map((key) => {
+        const [path, method, name] = key.split(" ") as [string, string, string];
+        return [key, parameter(path, method, name).schema.default];
+      }),
+    );
+    expect(declared).toEqual(defaults);
+    expect(parameter("/tasks/{task_id}", "get", "task_id").schema).toMatchObject({ type: "string", format: "uuid" });
+    const task = doc.components.schemas.Task.properties;
+    expect([task.task_id.format, task.created_at.format, task.started_at, task.finished_at]).toEqual([
+      "uuid",
+      "date-time",
+      { type: ["string", "null"], format: "date-time", example: expect.any(String) },
+      { type: ["string", "null"], format: "date-time", example: expect.any(String) },
+    ]);
+    for (const name of ["ProductTaskAccepted", "BatchTaskAccepted", "CatalogTaskAccepted"]) {
+      expect(doc.components.schemas[name].properties.task_id.format).toBe("uuid");
+    }
+  });
+
+  test("exclude_self is a boolean, so a generated client takes `true`", async () => {
+    const doc = await openapiDoc();
+    const excludeSelf = doc.paths["/similar-products/{product_id}"]!.get!.parameters!.find((p) => p.name === "exclude_self");
+    expect(excludeSelf).toMatchObject({ in: "query", required: false, schema: { type: "boolean", default: false } });
+  });
+
+  test("/embeddings/generate takes ProductIds (with its limits) or nothing, and answers one shape told apart by kind", async () => {
+    const doc = await openapiDoc();
+    const generate = doc.paths["/embeddings/generate"]!.post! as Operation & { requestBody: unknown };
+    expect(generate.requestBody).toEqual({
+      required: false,
+      content: { "application/json": { schema: { $ref: "#/components/schemas/ProductIds" } } },
+    });
+    expect(doc.components.schemas.ProductIds.properties.product_ids).toMatchObject({ minItems: 1, maxItems: 10000 });
+    expect(generate.responses["202"]!.content).toEqual({
+      "application/json": { schema: { $ref: "#/components/schemas/GenerateAccepted" } },
+    });
+    expect(doc.components.schemas.GenerateAccepted).toEqual({
+      oneOf: [{ $ref: "#/components/schemas/BatchTaskAccepted" }, { $ref: "#/components/schemas/CatalogTaskAccepted" }],
+      discriminator: {
+        propertyName: "kind",
+        mapping: {
+          embed_products: "#/components/schemas/BatchTaskAccepted",
+          embed_catalog: "#/components/schemas/CatalogTaskAccepted",
+        },
+      },
+    });
+    expect(generate.responses["415"]).toBeDefined();
+  });
+
+  test("the upload's image field is a binary file, of the types the service decodes", async () => {
+    const doc = await openapiDoc();
+    const upload = doc.paths["/similar-products/upload"]!.post! as Operation & { requestBody: unknown };
+    expect(upload.requestBody).toEqual({
+      required: true,
+      content: {
+        "multipart/form-data": {
+          schema: {
+            type: "object",
+            properties: { image: { type: "string", format: "binary", description: expect.any(String) } },
+            required: ["image"],
+          },
+          encoding: { image: { contentType: "image/jpeg, image/png, image/webp" } },
+        },
+      },
     });
   });
 

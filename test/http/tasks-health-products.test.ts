@@ -266,19 +266,19 @@ describe.skipIf(!MODEL_PATH)("a ready app over a products API (CATALOG_API_URL)"
     );
   });
 
-  test("a product the API does not know, or whose photo arrives cut off, fails on the task, not over HTTP", async () => {
-    const photos = await samplePhotos(2);
-    const [good, broken] = [photos[0]!.id, photos[1]!.id];
+  test("a product the API does not know, or whose photo arrives cut off (with or without an end marker), fails on the task, not over HTTP", async () => {
+    const photos = await samplePhotos(3);
+    const [good, broken, cut] = [photos[0]!.id, photos[1]!.id, photos[2]!.id];
     await using server = startCatalogServer({
       products: photos.map(({ id, bytes }) => ({ id, image: bytes })),
-      faults: { brokenBytes: new Set([broken]) },
+      faults: { brokenBytes: new Set([broken]), cutWithEndMarker: new Set([cut]) },
     });
     await using subject = await startAppUnderTest({ env: { CATALOG_API_URL: server.url, CATALOG_RETRIES: "0" } });
 
     const response = await call(subject.app, "/embeddings/generate-batch", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ product_ids: [good, MISSING_ID, broken] }),
+      body: JSON.stringify({ product_ids: [good, MISSING_ID, broken, cut] }),
     });
     expect(response.status).toBe(202);
     const { task_id } = (await response.json()) as { task_id: string };
@@ -288,10 +288,12 @@ describe.skipIf(!MODEL_PATH)("a ready app over a products API (CATALOG_API_URL)"
         task_id,
         kind: "embed_products",
         status: "succeeded",
-        product_ids: [good, MISSING_ID, broken],
-        progress: { total: 3, done: 1, failed: 2 },
+        product_ids: [good, MISSING_ID, broken, cut],
+        progress: { total: 4, done: 1, failed: 3 },
         errors: [
           { product_id: broken, code: "INVALID_IMAGE" as const, message: "not a decodable image: the jpeg file is truncated" },
+          // Cut off, then given an end marker: refused all the same, not stored as a half-blank photo.
+          { product_id: cut, code: "INVALID_IMAGE" as const, message: "not a decodable image: the jpeg file is truncated" },
           {
             product_id: MISSING_ID,
             code: "PRODUCT_NOT_FOUND" as const,

@@ -1,12 +1,15 @@
 // The catalogue sources against a real products API on 127.0.0.1 and real temp folders: paging, image URLs, auth,
-// retries, timeouts, the concurrency cap, and the folder catalogue's naming rules.
+// retries, timeouts, the concurrency cap, where requests may go (origins, redirects), and the folder catalogue's
+// naming rules. Every server here listens on a loopback address; no test can make the code connect elsewhere.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCatalog } from "../../src/catalog/create-catalog.ts";
 import { FolderCatalog } from "../../src/catalog/folder-catalog.ts";
-import { backoffDelayMs, HttpCatalog, type HttpCatalogOptions } from "../../src/catalog/http-catalog.ts";
+import { backoffDelayMs } from "../../src/catalog/catalog-fetcher.ts";
+import { HttpCatalog, type HttpCatalogOptions } from "../../src/catalog/http-catalog.ts";
+import type { ResolveHost } from "../../src/catalog/outbound-policy.ts";
 import { AppError } from "../../src/errors.ts";
 import { type CatalogServer, fashionPhotos, makePhoto, startCatalogServer } from "../helpers/catalog-server.ts";
 
@@ -26,22 +29,31 @@ async function caught(promise: Promise<unknown>): Promise<AppError> {
   throw new Error("expected the promise to reject");
 }
 
-/** A one-off server for answers the catalogue server never gives (bad JSON, 403, 429, odd image URLs). */
-function serveRaw(answer: (request: Request) => Response) {
-  let hits = 0;
+/** A one-off server for answers the catalogue server never gives (bad JSON, 403, 429, odd image URLs, redirects). */
+function serveRaw(answer: (request: Request, url: URL) => Response, { hostname = "127.0.0.1" } = {}) {
+  const requests: { path: string; host: string | null; authorization: string | null }[] = [];
   const server = Bun.serve({
-    hostname: "127.0.0.1",
+    hostname,
     port: 0,
     fetch(request) {
-      hits++;
-      return answer(request);
+      const url = new URL(request.url);
+      requests.push({
+        path: url.pathname,
+        host: request.headers.get("Host"),
+        authorization: request.headers.get("Authorization"),
+      });
+      return answer(request, url);
     },
   });
   return {
-    url: `${server.url.origin}/api`,
+    origin: `http://${hostname}:${server.port}`,
+    url: `http://${hostname}:${server.port}/api`,
+    port: server.port,
+    requests,
     get hits() {
-      return hits;
+      return requests.length;
     },
+    hitsOf: (path: string) => requests.filter((request) => request.path === path).length,
     [Symbol.asyncDispose]: () => server.stop(true),
   };
 }
@@ -75,9 +87,9 @@ describe("HttpCatalog", () => {
     await using server = startCatalogServer({ products: products([3, 10, 11, 42, 7]), perPage: 2 });
     const catalog = catalogFor(server);
 
-    expect(await catalog.listPage(1)).toEqual({ productIds: [3, 10], page: 1, lastPage: 3, total: 5 });
-    expect(await catalog.listPage(3)).toEqual({ productIds: [7], page: 3, lastPage: 3, total: 5 });
-    expect(await catalog.listPage(4)).toEqual({ productIds: [], page: 4, lastPage: 3, total: 5 });
+    expect(await catalog.listPage(1)).toEqual({ productIds: [3, 10], lastPage: 3, total: 5 });
+    expect(await catalog.listPage(3)).toEqual({ productIds: [7], lastPage: 3, total: 5 });
+    expect(await catalog.listPage(4)).toEqual({ productIds: [], lastPage: 3, total: 5 });
     expect(server.requests.map((request) => [request.path, request.search, request.accept])).toEqual([
       ["/api/products", "?page=1", "application/json"],
       ["/api/products", "?page=3", "application/json"],
@@ -110,16 +122,17 @@ describe("HttpCatalog", () => {
     expect(error).toMatchObject({
       code: "CATALOG_UNAVAILABLE",
       status: 502,
-      message: `catalogue answered 401 for ${server.url}/products/1`,
+      message: "the catalogue answered 401 for product 1's record",
     });
     expect(server.requests.map((request) => request.authorization)).toEqual([null]);
   });
 
-  test("does not send the token to images on another origin", async () => {
+  test("does not send the token to images on another origin (a CDN in CATALOG_IMAGE_ORIGINS)", async () => {
     await using images = startCatalogServer({ products: products([1]) });
     await using api = startCatalogServer({ products: products([1]), token: "s3cret", imageOrigin: images.origin });
 
-    expect(await catalogFor(api, { token: "s3cret" }).fetchImage(1)).toEqual(makePhoto(1));
+    const catalog = catalogFor(api, { token: "s3cret", imageOrigins: [images.origin] });
+    expect(await catalog.fetchImage(1)).toEqual(makePhoto(1));
     expect(api.requests.map((request) => [request.path, request.authorization])).toEqual([
       ["/api/products/1", "Bearer s3cret"],
     ]);
@@ -157,14 +170,14 @@ describe("HttpCatalog", () => {
     expect(server.hits("/storage/products/1.jpg")).toBe(1);
   });
 
-  test("gives up with CATALOG_UNAVAILABLE naming the URL and the last error once retries run out", async () => {
+  test("gives up with CATALOG_UNAVAILABLE naming the product and the last error once retries run out", async () => {
     await using server = startCatalogServer({ products: products([1]), faults: { serverError: new Map([[1, 10]]) } });
 
     const error = await caught(catalogFor(server, { retries: 2 }).fetchImage(1));
     expect(error).toMatchObject({
       code: "CATALOG_UNAVAILABLE",
       status: 502,
-      message: `catalogue unavailable: ${server.url}/products/1 failed 3 times, last: HTTP 500`,
+      message: "catalogue unavailable: product 1's record failed 3 times, last: HTTP 500",
     });
     expect(server.hits("/api/products/1")).toBe(3);
   });
@@ -176,7 +189,7 @@ describe("HttpCatalog", () => {
     const error = await caught(catalogFor(server, { timeoutMs: 100, retries: 1 }).fetchImage(1));
     expect(error).toMatchObject({
       code: "CATALOG_UNAVAILABLE",
-      message: `catalogue unavailable: ${server.url}/products/1 failed 2 times, last: timed out after 100 ms`,
+      message: "catalogue unavailable: product 1's record failed 2 times, last: timed out after 100 ms",
     });
     expect(server.hits("/api/products/1")).toBe(2);
     expect(performance.now() - started).toBeLessThan(1_500);
@@ -221,7 +234,7 @@ describe("HttpCatalog", () => {
     // Without the header the retry would wait 30 s or more.
     const catalog = catalogFor(server, { backoffBaseMs: 60_000 });
 
-    expect(await catalog.listPage(1)).toEqual({ productIds: [1], page: 1, lastPage: 1, total: 1 });
+    expect(await catalog.listPage(1)).toEqual({ productIds: [1], lastPage: 1, total: 1 });
     expect(server.hits).toBe(2);
   });
 
@@ -231,37 +244,28 @@ describe("HttpCatalog", () => {
     expect(await caught(catalogFor(server).listPage(1))).toMatchObject({
       code: "CATALOG_UNAVAILABLE",
       status: 502,
-      message: `catalogue answered 403 for ${server.url}/products?page=1`,
+      message: "the catalogue answered 403 for page 1 of the product list",
     });
     expect(server.hits).toBe(1);
   });
 
   test.each([
-    ["not JSON", () => new Response("<html>maintenance</html>"), "with something that is not JSON"],
+    ["not JSON", () => new Response("<html>maintenance</html>"), "is not JSON"],
     [
       "a negative id",
       () => Response.json({ data: [{ id: -1 }], meta: { current_page: 1, last_page: 1, total: 1 } }),
-      "with an unexpected shape: data.0.id:",
+      "has an unexpected shape: data.0.id:",
     ],
-    ["no meta", () => Response.json({ data: [] }), "with an unexpected shape: meta:"],
+    ["no meta", () => Response.json({ data: [] }), "has an unexpected shape: meta:"],
   ])("a malformed page (%s) is CATALOG_UNAVAILABLE", async (_name, answer, expected) => {
     await using server = serveRaw(answer);
 
     const error = await caught(catalogFor(server).listPage(1));
     expect(error.code).toBe("CATALOG_UNAVAILABLE");
-    expect(error.message).toContain(`catalogue answered ${server.url}/products?page=1 ${expected}`);
+    expect(error.message).toStartWith(`page 1 of the product list ${expected}`);
     expect(server.hits).toBe(1);
   });
 
-  test("refuses image URLs that are not http(s)", async () => {
-    await using server = serveRaw(() => Response.json({ data: { id: 1, image_url: "file:///etc/passwd" } }));
-
-    const error = await caught(catalogFor(server).fetchImage(1));
-    expect(error).toMatchObject({
-      code: "CATALOG_UNAVAILABLE",
-      message: `${server.url}/products/1 has an unusable image_url "file:///etc/passwd"`,
-    });
-  });
 
   test("refuses photos over the size limit without retrying", async () => {
     await using server = startCatalogServer({ products: products([1]) });
@@ -270,7 +274,7 @@ describe("HttpCatalog", () => {
     expect(error).toMatchObject({
       code: "INVALID_IMAGE",
       status: 422,
-      message: `image ${server.origin}/storage/products/1.jpg is larger than 100 bytes`,
+      message: "product 1's photo is larger than 100 bytes",
     });
     expect(server.hits("/storage/products/1.jpg")).toBe(1);
   });
@@ -293,6 +297,164 @@ describe("HttpCatalog", () => {
     expect(page.productIds).toEqual(fashion!.map(({ id }) => id));
     for (const { id, path } of fashion!) {
       expect(await catalog.fetchImage(id)).toEqual(await Bun.file(path).bytes());
+    }
+  });
+});
+
+describe("HttpCatalog: where requests may go", () => {
+  const photo = makePhoto(1);
+  const REFUSED = "OUTBOUND_URL_REFUSED";
+  /** A catalogue whose product 1 has this image_url; `images` answers the image paths on its own origin. */
+  const catalogueWith = (imageUrl: (origin: string) => string, images: (url: URL) => Response) =>
+    serveRaw((_request, url) =>
+      url.pathname === "/api/products/1"
+        ? Response.json({ data: { id: 1, image_url: imageUrl(url.origin) } })
+        : images(url),
+    );
+  const redirect = (status: number, location: string) => new Response(null, { status, headers: { Location: location } });
+  const notListed = (origin: string) => `${origin} is neither the catalogue's origin nor in CATALOG_IMAGE_ORIGINS`;
+
+  test("an image_url on another origin is refused, never requested, not retried", async () => {
+    await using elsewhere = startCatalogServer({ products: products([1]) });
+    await using api = startCatalogServer({ products: products([1]), imageOrigin: elsewhere.origin });
+
+    expect(await caught(catalogFor(api).fetchImage(1))).toMatchObject({
+      code: REFUSED,
+      status: 502,
+      message: `refused to fetch product 1's photo: ${notListed(elsewhere.origin)}`,
+    });
+    expect(elsewhere.requests).toEqual([]);
+    expect(api.hits("/api/products/1")).toBe(1);
+  });
+
+  test.each([
+    ["file:///etc/passwd", "file:"],
+    ["data:image/jpeg;base64,/9j/4AAQ", "data:"],
+    ["ftp://127.0.0.1/1.jpg", "ftp:"],
+  ])("an image_url %s is refused without retrying", async (imageUrl, scheme) => {
+    await using api = catalogueWith(() => imageUrl, () => new Response(photo));
+
+    expect(await caught(catalogFor(api).fetchImage(1))).toMatchObject({
+      code: REFUSED,
+      message: `refused to fetch product 1's photo: ${scheme} URLs are never fetched, only http and https`,
+    });
+    expect(api.hits).toBe(1);
+  });
+
+  // 0.0.0.0 would reach this very machine; here it would be the test server itself, so a miss is visible.
+  test.each([false, true])("an image_url on 0.0.0.0 is refused, even with its origin listed (%p)", async (listed) => {
+    await using api = catalogueWith(
+      (origin) => `${origin.replace("127.0.0.1", "0.0.0.0")}/storage/1.jpg`,
+      () => new Response(photo),
+    );
+    const unspecified = `http://0.0.0.0:${api.port}`;
+
+    const error = await caught(catalogFor(api, { imageOrigins: listed ? [unspecified] : [] }).fetchImage(1));
+    expect(error).toMatchObject({
+      code: REFUSED,
+      message: `refused to fetch product 1's photo: ${
+        listed ? "0.0.0.0 is a link-local, metadata or unspecified address" : notListed(unspecified)
+      }`,
+    });
+    expect(api.hitsOf("/storage/1.jpg")).toBe(0);
+  });
+
+  test.each([301, 302, 303, 307, 308])("a %i redirect to another origin is refused before it is followed", async (status) => {
+    await using elsewhere = startCatalogServer({ products: products([1]) });
+    await using api = catalogueWith(
+      () => "/img/1.jpg",
+      () => redirect(status, `${elsewhere.origin}/storage/products/1.jpg`),
+    );
+
+    expect(await caught(catalogFor(api).fetchImage(1))).toMatchObject({
+      code: REFUSED,
+      message: `refused to fetch product 1's photo (after 1 redirect): ${notListed(elsewhere.origin)}`,
+    });
+    expect(elsewhere.requests).toEqual([]);
+    expect(api.hitsOf("/img/1.jpg")).toBe(1);
+  });
+
+  test("a redirect to file:///etc/passwd is refused, not retried as a transient error", async () => {
+    await using api = catalogueWith(() => "/img/1.jpg", () => redirect(302, "file:///etc/passwd"));
+
+    expect(await caught(catalogFor(api, { retries: 3 }).fetchImage(1))).toMatchObject({
+      code: REFUSED,
+      message: "refused to fetch product 1's photo (after 1 redirect): file: URLs are never fetched, only http and https",
+    });
+    expect(api.hitsOf("/img/1.jpg")).toBe(1);
+  });
+
+  test("a redirect loop ends after 5 redirects: 6 requests, not retried", async () => {
+    await using api = catalogueWith(() => "/img/1.jpg", (url) => redirect(302, url.pathname));
+
+    expect(await caught(catalogFor(api, { retries: 3 }).fetchImage(1))).toMatchObject({
+      code: REFUSED,
+      message: "refused to fetch product 1's photo: more than 5 redirects",
+    });
+    expect(api.hitsOf("/img/1.jpg")).toBe(6);
+  });
+
+  test("redirects within the allowed origins are followed, up to 5, and the token stays home", async () => {
+    await using cdn = serveRaw(() => new Response(photo));
+    await using api = serveRaw((request, url) => {
+      if (url.pathname === "/api/products/1") return Response.json({ data: { id: 1, image_url: "/img/1" } });
+      const step = Number(url.pathname.slice("/img/".length));
+      return step < 4 ? redirect([301, 303, 307, 308][step - 1]!, `/img/${step + 1}`) : redirect(302, `${cdn.origin}/1.jpg`);
+    });
+
+    const catalog = catalogFor(api, { token: "s3cret", imageOrigins: [cdn.origin] });
+    expect(await catalog.fetchImage(1)).toEqual(photo);
+    expect(api.requests.map((request) => [request.path, request.authorization])).toEqual([
+      ["/api/products/1", "Bearer s3cret"],
+      ["/img/1", "Bearer s3cret"],
+      ["/img/2", "Bearer s3cret"],
+      ["/img/3", "Bearer s3cret"],
+      ["/img/4", "Bearer s3cret"],
+    ]);
+    expect(cdn.requests).toEqual([{ path: "/1.jpg", host: new URL(cdn.origin).host, authorization: null }]);
+  });
+
+  test.each([
+    [["127.0.0.2"]],
+    [["127.0.0.3", "127.0.0.2"]],
+  ])("connects to the addresses it checked (%p), not to a second lookup of the name (DNS rebinding)", async (addresses) => {
+    // Only this test's resolver says where `localhost` is; the system says 127.0.0.1, where nothing answers. Nothing
+    // answers on 127.0.0.3 either: the next address is tried, as a connection would.
+    await using api = serveRaw(
+      (_request, url) =>
+        url.pathname === "/api/products/1" ? Response.json({ data: { id: 1, image_url: "/img/1.jpg" } }) : new Response(photo),
+      { hostname: "127.0.0.2" },
+    );
+    const resolveHost: ResolveHost = async (hostname) => {
+      if (hostname !== "localhost") throw new Error(`unexpected lookup of ${hostname}`);
+      return addresses;
+    };
+
+    const catalog = catalogFor({ url: `http://localhost:${api.port}/api` }, { resolveHost, retries: 0 });
+    expect(await catalog.fetchImage(1)).toEqual(photo);
+    expect(api.requests.map((request) => [request.path, request.host])).toEqual([
+      ["/api/products/1", `localhost:${api.port}`],
+      ["/img/1.jpg", `localhost:${api.port}`],
+    ]);
+  });
+
+  test("error messages name the product or page and the status, never the catalogue's address or token", async () => {
+    const token = "s3cret";
+    await using api = startCatalogServer({ products: products([1, 2]), token, faults: { serverError: new Map([[2, 10]]) } });
+    const catalog = catalogFor(api, { token, retries: 1, maxImageBytes: 100 });
+
+    const messages = [
+      (await caught(catalog.fetchImage(1))).message,
+      (await caught(catalog.fetchImage(2))).message,
+      (await caught(catalogFor(api, { token: "wrong" }).listPage(1))).message,
+    ];
+    expect(messages).toEqual([
+      "product 1's photo is larger than 100 bytes",
+      "catalogue unavailable: product 2's record failed 2 times, last: HTTP 500",
+      "the catalogue answered 401 for page 1 of the product list",
+    ]);
+    for (const message of messages) {
+      for (const secret of [new URL(api.origin).host, "/api", token]) expect(message).not.toContain(secret);
     }
   });
 });
@@ -320,19 +482,25 @@ describe("FolderCatalog", () => {
   test("lists photo ids ascending in pages, ignoring other files", async () => {
     const catalog = new FolderCatalog({ dir, pageSize: 3 });
 
-    expect(await catalog.listPage(1)).toEqual({ productIds: [1, 2, 3], page: 1, lastPage: 2, total: 4 });
-    expect(await catalog.listPage(2)).toEqual({ productIds: [10], page: 2, lastPage: 2, total: 4 });
-    expect(await catalog.listPage(3)).toEqual({ productIds: [], page: 3, lastPage: 2, total: 4 });
+    expect(await catalog.listPage(1)).toEqual({ productIds: [1, 2, 3], lastPage: 2, total: 4 });
+    expect(await catalog.listPage(2)).toEqual({ productIds: [10], lastPage: 2, total: 4 });
+    expect(await catalog.listPage(3)).toEqual({ productIds: [], lastPage: 2, total: 4 });
+  });
+
+  test("names the files it skips (not hidden ones, not folders), for the index command's summary", async () => {
+    expect(await new FolderCatalog({ dir }).skippedFiles()).toEqual(
+      ["notes.txt", "007.jpg", "0.jpg", "abc.jpg", "5.gif", "4.jpg.tmp", "1.5.jpg", "8.Jpg"].sort(),
+    );
   });
 
   test("sees photos added after it was created", async () => {
     const own = await mkdtemp(join(tmpdir(), "folder-catalog-"));
     try {
       const catalog = new FolderCatalog({ dir: own });
-      expect(await catalog.listPage(1)).toEqual({ productIds: [], page: 1, lastPage: 1, total: 0 });
+      expect(await catalog.listPage(1)).toEqual({ productIds: [], lastPage: 1, total: 0 });
 
       await writeFile(join(own, "12.jpg"), makePhoto(12));
-      expect(await catalog.listPage(1)).toEqual({ productIds: [12], page: 1, lastPage: 1, total: 1 });
+      expect(await catalog.listPage(1)).toEqual({ productIds: [12], lastPage: 1, total: 1 });
     } finally {
       await rm(own, { recursive: true, force: true });
     }
@@ -370,7 +538,7 @@ describe("FolderCatalog", () => {
 });
 
 describe("createCatalog", () => {
-  const http = { timeoutMs: 1_000, retries: 0, concurrency: 1 };
+  const http = { timeoutMs: 1_000, retries: 0, concurrency: 1, imageOrigins: [] };
 
   test("builds the catalogue the config names", () => {
     expect(createCatalog({ kind: "folder", dir: "/photos" }, http)).toBeInstanceOf(FolderCatalog);

@@ -10,9 +10,10 @@ describe("parseConfig", () => {
       host: "0.0.0.0",
       dataDir: "./data",
       modelPath: "./models/resnet50.onnx",
-      inference: { backend: "native", threads: 2, batchSize: 16 },
+      inference: { backend: "native", threads: 2, batchSize: 16, decodeWorkers: 1 },
       catalog: { kind: "api", baseUrl: "https://shop.example/api", token: undefined },
-      catalogHttp: { timeoutMs: 15000, retries: 3, concurrency: 8 },
+      catalogHttp: { timeoutMs: 15000, retries: 3, concurrency: 8, imageOrigins: [] },
+      catalogMaxPages: 100_000,
       imageUrlTemplate: "https://shop.example/api/products/{id}/image",
       maxUploadBytes: 10 * 1024 * 1024,
       logFormat: null,
@@ -21,6 +22,7 @@ describe("parseConfig", () => {
       maxPendingUploads: 16,
       access: { apiKeys: [], authReads: false, allowAnonymousWrites: false, metricsRequireKey: false },
       corsOrigins: [],
+      shutdownGraceMs: 8000,
     });
   });
 
@@ -39,10 +41,13 @@ describe("parseConfig", () => {
       CATALOG_API_TOKEN: "secret",
       INFERENCE_BACKEND: "wasm",
       INFERENCE_THREADS: "4",
+      DECODE_WORKERS: "2",
       IMAGE_URL_TEMPLATE: "https://cdn.example/p/{id}.jpg",
+      SHUTDOWN_GRACE_MS: "2500",
     });
+    expect(config.shutdownGraceMs).toBe(2500);
     expect(config.catalog).toEqual({ kind: "api", baseUrl: "https://shop.example/api", token: "secret" });
-    expect(config.inference).toEqual({ backend: "wasm", threads: 4, batchSize: 16 });
+    expect(config.inference).toEqual({ backend: "wasm", threads: 4, batchSize: 16, decodeWorkers: 2 });
     expect(imageUrlFor(config.imageUrlTemplate, 20)).toBe("https://cdn.example/p/20.jpg");
   });
 
@@ -58,6 +63,8 @@ describe("parseConfig", () => {
     [{ ...api, LOG_FORMAT: "yaml" }, /^invalid configuration: LOG_FORMAT: .*\(got "yaml"\)$/],
     [{ ...api, MAX_QUEUED_PRODUCTS: "0" }, /^invalid configuration: MAX_QUEUED_PRODUCTS: /],
     [{ ...api, MAX_PENDING_UPLOADS: "many" }, /^invalid configuration: MAX_PENDING_UPLOADS: /],
+    [{ ...api, SHUTDOWN_GRACE_MS: "soon" }, /^invalid configuration: SHUTDOWN_GRACE_MS: /],
+    [{ ...api, CATALOG_MAX_PAGES: "0" }, /^invalid configuration: CATALOG_MAX_PAGES: /],
   ])("a bad environment stops with one line naming the variable (%#)", (env, message) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(message);
@@ -73,6 +80,48 @@ describe("parseConfig", () => {
     const config = parseConfig({ ...api, MAX_QUEUED_PRODUCTS: "5", MAX_PENDING_UPLOADS: "2", MAX_IMAGE_PIXELS: "1000" });
     expect([config.maxQueuedProducts, config.maxPendingUploads, config.maxImagePixels]).toEqual([5, 2, 1000]);
   });
+
+  test("CATALOG_IMAGE_ORIGINS: comma-separated origins, normalised; CATALOG_MAX_PAGES", () => {
+    const config = parseConfig({
+      ...api,
+      CATALOG_IMAGE_ORIGINS: " https://CDN.shop.example/ ,http://img.shop.example:8080,, https://cdn2.shop.example:443",
+      CATALOG_MAX_PAGES: "500",
+    });
+    expect(config.catalogHttp.imageOrigins).toEqual([
+      "https://cdn.shop.example",
+      "http://img.shop.example:8080",
+      "https://cdn2.shop.example",
+    ]);
+    expect(config.catalogMaxPages).toBe(500);
+    expect(parseConfig({ ...api, CATALOG_IMAGE_ORIGINS: "" }).catalogHttp.imageOrigins).toEqual([]);
+  });
+
+  test.each([
+    ["cdn.shop.example", /^invalid configuration: CATALOG_IMAGE_ORIGINS: "cdn.shop.example" is not an http\(s\) origin/],
+    ["ftp://cdn.shop.example", /^invalid configuration: CATALOG_IMAGE_ORIGINS: "ftp:\/\/cdn.shop.example" is not an http\(s\) origin/],
+    [
+      "https://cdn.shop.example/photos",
+      /CATALOG_IMAGE_ORIGINS: "https:\/\/cdn.shop.example\/photos" is not an http\(s\) origin \(scheme:\/\/host\[:port\], no path\)/,
+    ],
+    ["https://user:pw@cdn.shop.example", /CATALOG_IMAGE_ORIGINS: .* is not an http\(s\) origin/],
+    ["*", /CATALOG_IMAGE_ORIGINS: "\*" is not an http\(s\) origin/],
+    [
+      "http://169.254.169.254",
+      /CATALOG_IMAGE_ORIGINS: http:\/\/169.254.169.254 is a link-local, metadata or unspecified address; the service never/,
+    ],
+    ["https://cdn.shop.example,http://[fd00:ec2::254]", /CATALOG_IMAGE_ORIGINS: http:\/\/\[fd00:ec2::254\] is a link-local/],
+  ])("a bad CATALOG_IMAGE_ORIGINS (%p) stops the start", (origins, message) => {
+    expect(() => parseConfig({ ...api, CATALOG_IMAGE_ORIGINS: origins })).toThrow(message);
+  });
+
+  test.each(["http://0.0.0.0:8000/api", "http://169.254.169.254/api", "http://[::]/api", "http://[fe80::1]/api"])(
+    "CATALOG_API_URL on an address the service never fetches from (%s) stops the start",
+    (url) => {
+      expect(() => parseConfig({ CATALOG_API_URL: url })).toThrow(
+        /^invalid configuration: CATALOG_API_URL: .* is a link-local, metadata or unspecified address/,
+      );
+    },
+  );
 
   test("an empty variable counts as unset", () => {
     expect(parseConfig({ ...api, CATALOG_DIR: "", CATALOG_API_TOKEN: "" }).catalog).toEqual({

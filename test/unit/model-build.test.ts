@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import * as ort from "onnxruntime-node";
 import { REFERENCE_SHA256 } from "../../scripts/model/keras-to-onnx.ts";
 import { announceSkip } from "../helpers/environment.ts";
+import { type CommandResult, runCommand } from "../helpers/run-command.ts";
 
 const REPO_ROOT = resolve(import.meta.dir, "../..");
 const SHARED_MODEL = resolve(REPO_ROOT, "../shared/models/resnet50.onnx");
@@ -23,24 +24,9 @@ const hasShoePhoto = existsSync(SHOE_PHOTO);
 if (!hasSharedModel) announceSkip("comparison with the shared ResNet50", `no reference model at ${SHARED_MODEL}`);
 if (!hasShoePhoto) announceSkip("classifying a real photo", `no fashion photo at ${SHOE_PHOTO}`);
 
-interface Run {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
 
-async function runBuildModel(...args: string[]): Promise<Run> {
-  const child = Bun.spawn([process.execPath, "scripts/build-model.ts", ...args], {
-    cwd: REPO_ROOT,
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
-  return { exitCode, stdout, stderr };
+function runBuildModel(...args: string[]): Promise<CommandResult> {
+  return runCommand([process.execPath, "scripts/build-model.ts", ...args], { cwd: REPO_ROOT });
 }
 
 /** Pixels 0..255 from a fixed linear congruential generator, so every run feeds the same batch. */
@@ -79,7 +65,7 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 describe("scripts/build-model.ts", () => {
   let dir = "";
   let modelPath = "";
-  let firstRun: Run;
+  let firstRun: CommandResult;
   let session: ort.InferenceSession;
   let input: ort.Tensor;
   let outputs: Record<string, Float32Array>;

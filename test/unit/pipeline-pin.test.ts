@@ -12,7 +12,11 @@
 //      224x224; letterbox = longer side to 224, centred on white;
 //   4. 8-bit RGB 0..255 as float, NCHW, composited onto white where transparent; the ONNX graph does the rest;
 //   5. normalise the 2048-d `embedding` output per PIPELINE.normalisation: sqrt-l2 = square root of each component,
-//      then unit length; l2 = unit length.
+//      then unit length; l2 = unit length;
+//   6. the learned projection, read here from models/fashion-projection.bin by its documented layout (magic, header
+//      length, JSON header, float32 mean and matrices): each linear part = its rows times (vector - mean), the colour
+//      part = the colour descriptor of the 224x224 input; each part scaled to length `weight`, concatenated.
+// The projection file itself is pinned by its sha256, which the pipeline's name carries.
 // The fixtures are chosen so that step 3 needs no scaling (every labelled photo is 224x224), so the reference below
 // is exact: no resampler of its own to disagree with Skia's.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -21,6 +25,8 @@ import { copyFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { parseConfig } from "../../src/config.ts";
+import { colourDescriptor } from "../../src/inference/colour-descriptor.ts";
+import { SHIPPED_PROJECTION_PATH } from "../../src/inference/shipped-projection.ts";
 import { createServices, PIPELINE, type Services } from "../../src/services.ts";
 import { FASHION_DIR } from "../helpers/catalog-server.ts";
 import { MODEL_PATH, requireFashionPhotos, requireModel, tempDir, waitFor } from "../helpers/environment.ts";
@@ -158,6 +164,51 @@ function documentedNormalisation(features: Float32Array): Float32Array {
   return rooted.map((v) => v / norm);
 }
 
+interface FileProjection {
+  parts: ({ kind: "linear"; dims: number; weight: number; rows: Float64Array } | { kind: "colour"; dims: number; weight: number })[];
+  mean: Float64Array;
+}
+
+/** The projection file read by its documented layout, without src/inference/projection.ts. */
+async function readProjectionFile(): Promise<FileProjection> {
+  const bytes = new Uint8Array(await readFile(SHIPPED_PROJECTION_PATH));
+  expect(new TextDecoder().decode(bytes.subarray(0, 8))).toBe("FIPPROJ1");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getUint32(8, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLength)));
+  let at = Math.ceil((12 + headerLength) / 4) * 4;
+  const floats = (count: number) => {
+    const values = Float64Array.from({ length: count }, (_, i) => view.getFloat32(at + 4 * i, true));
+    at += 4 * count;
+    return values;
+  };
+  const mean = floats(header.inputDims);
+  const parts = header.parts.map((part: { kind: string; dims: number; weight: number }) =>
+    part.kind === "linear" ? { ...part, rows: floats(part.dims * header.inputDims) } : part,
+  );
+  expect(at).toBe(bytes.byteLength);
+  return { parts, mean };
+}
+
+function documentedProjection(projection: FileProjection, vector: Float32Array, input: Float32Array): Float32Array {
+  const out: number[] = [];
+  for (const part of projection.parts) {
+    let values: number[];
+    if (part.kind === "linear") {
+      values = Array.from({ length: part.dims }, (_, j) => {
+        let sum = 0;
+        for (let k = 0; k < vector.length; k++) sum += part.rows[j * vector.length + k]! * (vector[k]! - projection.mean[k]!);
+        return sum;
+      });
+    } else {
+      values = [...colourDescriptor(input)];
+    }
+    const norm = Math.hypot(...values);
+    out.push(...values.map((v) => (v / norm) * part.weight));
+  }
+  return Float32Array.from(out);
+}
+
 function maxAbsDifference(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) return Number.POSITIVE_INFINITY;
   let worst = 0;
@@ -179,6 +230,11 @@ describe.skipIf(!READY)(`the stored embedding is the documented pipeline (${PIPE
   let session: ort.InferenceSession;
   const expected = new Map<number, Float32Array>();
 
+  test("the projection file is the one the pipeline's name was given for", async () => {
+    const sha256 = new Bun.CryptoHasher("sha256").update(await readFile(SHIPPED_PROJECTION_PATH)).digest("hex");
+    expect({ sha256, inName: PIPELINE.name.includes(`-${sha256.slice(0, 12)}/`) }).toEqual({ sha256: PIPELINE.projectionSha256, inName: true });
+  });
+
   beforeAll(async () => {
     const folder = cleanup.use(await tempDir("fip-pin-photos-")).path;
     const dataDir = cleanup.use(await tempDir("fip-pin-data-")).path;
@@ -195,11 +251,12 @@ describe.skipIf(!READY)(`the stored embedding is the documented pipeline (${PIPE
     services = await createServices(parseConfig({ CATALOG_DIR: folder, DATA_DIR: dataDir, MODEL_PATH: MODEL_PATH! }));
     cleanup.defer(() => services.close(10_000));
     session = await ort.InferenceSession.create(MODEL_PATH!, { intraOpNumThreads: 2, interOpNumThreads: 1 });
+    const projection = await readProjectionFile();
     cleanup.defer(() => session.release());
     for (const fixture of fixtures) {
       const input = await referenceInput(fixture.bytes);
       const output = await session.run({ input: new ort.Tensor("float32", input, [1, 3, SIZE, SIZE]) }, ["embedding"]);
-      expected.set(fixture.id, documentedNormalisation(output.embedding!.data as Float32Array));
+      expected.set(fixture.id, documentedProjection(projection, documentedNormalisation(output.embedding!.data as Float32Array), input));
     }
   }, 60_000);
 

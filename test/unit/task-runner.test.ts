@@ -128,6 +128,23 @@ describe("TaskRunner", () => {
   });
 });
 
+test("shutdown says at once to take no new work (stopping), and aborts in-flight work only after the grace period", async () => {
+  const runner = new TaskRunner(new TaskRegistry(), { concurrency: 1 });
+  const seen: string[] = [];
+  let started!: () => void;
+  const running = new Promise<void>((resolve) => (started = resolve));
+  runner.submit(new TaskRegistry().create("embed_catalog", {}), async (context) => {
+    started();
+    await new Promise((resolve) => context.stopping.addEventListener("abort", resolve));
+    seen.push(`stopping, signal aborted: ${context.signal.aborted}`);
+    await new Promise((resolve) => context.signal.addEventListener("abort", resolve));
+    seen.push("grace over");
+  });
+  await running;
+  await runner.shutdown(50);
+  expect(seen).toEqual(["stopping, signal aborted: false", "grace over"]);
+});
+
 describe("TaskRegistry", () => {
   const productIds = (page: { tasks: { product_id: number | null }[] }) => page.tasks.map((task) => task.product_id);
 

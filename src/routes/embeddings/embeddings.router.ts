@@ -1,11 +1,9 @@
 // Wires the embeddings routes to the core: validate (done by the route schemas), call one service function, answer.
 import type { Context } from "hono";
-import { z } from "@hono/zod-openapi";
 import { AppError } from "../../errors.ts";
 import { describeIssues } from "../../http/error-handling.ts";
 import { payloadLimit } from "../../http/payload-limit.ts";
 import { createRouter } from "../../http/router.ts";
-import { ProductIdList } from "../../http/schemas.ts";
 import type { ServiceSlot } from "../../services.ts";
 import type { Task } from "../../tasks/task-registry.ts";
 import * as routes from "./embeddings.routes.ts";
@@ -13,7 +11,6 @@ import * as routes from "./embeddings.routes.ts";
 const DEFAULT_CATALOG_WALK = { startPage: 1, batchSize: 10 };
 /** 10,000 ids take about 80 KB of JSON. */
 const MAX_JSON_BODY_BYTES = 1024 * 1024;
-const GenerateBody = z.object({ product_ids: ProductIdList });
 
 export function createEmbeddingsRouter(services: ServiceSlot) {
   const router = createRouter();
@@ -32,38 +29,39 @@ export function createEmbeddingsRouter(services: ServiceSlot) {
     .openapi(routes.createEmbedding, (c) => {
       const { product_id } = c.req.valid("param");
       const task = services.get().jobs.embedProduct(product_id, "embed_product");
-      return acceptedTask(c, task, { product_id });
+      return acceptedTask(c, task, { kind: "embed_product" as const, product_id });
     })
     .openapi(routes.replaceEmbedding, (c) => {
       const { product_id } = c.req.valid("param");
       const task = services.get().jobs.embedProduct(product_id, "reembed_product");
-      return acceptedTask(c, task, { product_id });
+      return acceptedTask(c, task, { kind: "reembed_product" as const, product_id });
     })
     .openapi(routes.deleteEmbedding, (c) => {
       const { product_id } = c.req.valid("param");
       const task = services.get().jobs.deleteProduct(product_id);
-      return acceptedTask(c, task, { product_id });
+      return acceptedTask(c, task, { kind: "delete_product" as const, product_id });
     })
     .openapi(routes.generateBatch, (c) => {
       const { product_ids } = c.req.valid("json");
       const task = services.get().jobs.embedProducts(product_ids);
-      return acceptedTask(c, task, { product_ids: task.product_ids! });
+      return acceptedTask(c, task, { kind: "embed_products" as const, product_ids: task.product_ids! });
     })
     .openapi(routes.generate, async (c) => {
       const productIds = await readOptionalProductIds(c);
       const jobs = services.get().jobs;
-      if (productIds === null) return acceptedTask(c, jobs.embedCatalog(DEFAULT_CATALOG_WALK), {});
+      if (productIds === null) return acceptedTask(c, jobs.embedCatalog(DEFAULT_CATALOG_WALK), { kind: "embed_catalog" as const });
       const task = jobs.embedProducts(productIds);
-      return acceptedTask(c, task, { product_ids: task.product_ids! });
+      return acceptedTask(c, task, { kind: "embed_products" as const, product_ids: task.product_ids! });
     })
     .openapi(routes.generateAll, (c) => {
       const { start_page, batch_size } = c.req.valid("query");
       const task = services.get().jobs.embedCatalog({ startPage: start_page, batchSize: batch_size });
-      return acceptedTask(c, task, {});
+      return acceptedTask(c, task, { kind: "embed_catalog" as const });
     });
 }
 
-function acceptedTask<Extra extends object>(c: Context, task: Task, extra: Extra) {
+/** `kind` is the task's, spelled out by each handler so the answer's type is as narrow as its schema. */
+function acceptedTask<Extra extends { kind: Task["kind"] }>(c: Context, task: Task, extra: Extra) {
   c.header("Location", `/tasks/${task.task_id}`);
   return c.json({ task_id: task.task_id, status: "queued" as const, ...extra }, 202);
 }
@@ -82,7 +80,7 @@ async function readOptionalProductIds(c: Context): Promise<number[] | null> {
     throw new AppError("VALIDATION_FAILED", 400, "body: not valid JSON");
   }
   const list = Array.isArray(body) ? body : (body as { product_ids?: unknown } | null)?.product_ids;
-  const parsed = GenerateBody.safeParse({ product_ids: list });
+  const parsed = routes.ProductIds.safeParse({ product_ids: list });
   if (!parsed.success) {
     const { message, details } = describeIssues(parsed.error);
     throw new AppError("VALIDATION_FAILED", 400, message, details);

@@ -1,6 +1,7 @@
 // Route definitions for the embeddings endpoints: the old system's URLs and JSON shapes, now with real statuses.
 import { createRoute, z } from "@hono/zod-openapi";
 import {
+  badRequestResponse,
   busyResponse,
   errorResponse,
   jsonResponse,
@@ -8,7 +9,10 @@ import {
   ProductIdList,
   ProductIdParam,
   readAccess,
+  PayloadTooLargeResponse,
   readRefusals,
+  TaskId,
+  WalkInProgressResponse,
   wholeNumber,
   writeAccess,
   writeRefusals,
@@ -16,34 +20,38 @@ import {
 
 const tags = ["embeddings"];
 
+const queued = { task_id: TaskId, status: z.literal("queued") };
+
 const TaskAccepted = z
-  .object({
-    task_id: z.string(),
-    status: z.literal("queued"),
-    product_id: z.number().int(),
-  })
+  .object({ ...queued, kind: z.enum(["embed_product", "reembed_product", "delete_product"]), product_id: z.number().int() })
   .openapi("ProductTaskAccepted");
 
 const BatchTaskAccepted = z
-  .object({ task_id: z.string(), status: z.literal("queued"), product_ids: z.array(z.number().int()) })
+  .object({ ...queued, kind: z.literal("embed_products"), product_ids: z.array(z.number().int()) })
   .openapi("BatchTaskAccepted");
 
-const CatalogTaskAccepted = z
-  .object({ task_id: z.string(), status: z.literal("queued") })
-  .openapi("CatalogTaskAccepted");
+const CatalogTaskAccepted = z.object({ ...queued, kind: z.literal("embed_catalog") }).openapi("CatalogTaskAccepted");
+
+/** What /embeddings/generate started: a batch or a catalogue walk, told apart by `kind`. */
+const GenerateAccepted = z
+  .discriminatedUnion("kind", [BatchTaskAccepted, CatalogTaskAccepted])
+  .openapi("GenerateAccepted");
+
+export const ProductIds = z.object({ product_ids: ProductIdList.openapi({ example: [20, 29, 14] }) }).openapi("ProductIds");
 
 const accepted = <T extends z.ZodType>(schema: T) => ({
   ...jsonResponse(schema, "Accepted: the work runs in the background. Follow it at the Location header, /tasks/{task_id}."),
   headers: z.object({ Location: z.string().openapi({ example: "/tasks/3f1c2a8e-6f7d-4a59-9a3e-0c1b7f4d2e11" }) }),
 });
 
-const badRequest = errorResponse("Invalid product id, parameter or body");
-const badBatch = errorResponse(
+const badRequest = badRequestResponse("Invalid product id, parameter or body");
+const badBatch = badRequestResponse(
   "Invalid body, or more products than MAX_QUEUED_PRODUCTS could ever admit (at most 10,000 per request)",
 );
-const payloadTooLarge = errorResponse("The body is larger than 1 MiB");
+const payloadTooLarge = errorResponse("The body is larger than 1 MiB", PayloadTooLargeResponse);
 const walkInProgress = errorResponse(
   "WALK_IN_PROGRESS: a catalogue walk is already queued or running (one at a time); details.task_id names it",
+  WalkInProgressResponse,
 );
 
 export const checkEmbedding = createRoute({
@@ -74,8 +82,8 @@ export const listEmbeddedProducts = createRoute({
   ...readAccess,
   request: {
     query: z.object({
-      limit: wholeNumber({ min: 1, max: 10_000 }).default(100).openapi({ example: 100 }),
-      offset: wholeNumber({ min: 0, max: Number.MAX_SAFE_INTEGER }).default(0).openapi({ example: 0 }),
+      limit: wholeNumber({ min: 1, max: 10_000 }).default(100).openapi({ default: 100, example: 100 }),
+      offset: wholeNumber({ min: 0, max: Number.MAX_SAFE_INTEGER }).default(0).openapi({ default: 0, example: 0 }),
     }),
   },
   responses: {
@@ -158,7 +166,7 @@ export const generateBatch = createRoute({
       required: true,
       content: {
         "application/json": {
-          schema: z.object({ product_ids: ProductIdList.openapi({ example: [20, 29, 14] }) }).openapi("ProductIds"),
+          schema: ProductIds,
         },
       },
     },
@@ -180,32 +188,21 @@ export const generate = createRoute({
   summary: "Embed a list of products, or the whole catalogue (the old system's spelling)",
   ...writeAccess,
   description:
-    "Body: a JSON array of product ids, or {\"product_ids\": [...]}: like generate-batch. No body: the whole " +
-    "catalogue, like generate-all with its defaults.",
+    "With a body, like generate-batch: {\"product_ids\": [...]} (a bare JSON array of ids is accepted too, as the " +
+    "old web app sends it). With no body, the whole catalogue, like generate-all with its defaults. The answer's " +
+    "`kind` says which started: embed_products or embed_catalog.",
   request: {
     body: {
       required: false,
       content: {
-        "application/json": {
-          // A plain schema, not zod: this body is read by the handler, which also accepts an empty body sent
-          // with a JSON content type, as the old web app does.
-          schema: {
-            oneOf: [
-              { type: "array", items: { type: "integer", minimum: 1 }, minItems: 1 },
-              {
-                type: "object",
-                required: ["product_ids"],
-                properties: { product_ids: { type: "array", items: { type: "integer", minimum: 1 }, minItems: 1 } },
-              },
-            ],
-            example: [20, 29, 14],
-          },
-        },
+        // A reference, not the zod schema: this body is read by the handler, which also accepts the bare array and an
+        // empty body sent with a JSON content type, as the old web app does.
+        "application/json": { schema: { $ref: "#/components/schemas/ProductIds" } },
       },
     },
   },
   responses: {
-    202: accepted(z.union([BatchTaskAccepted, CatalogTaskAccepted])),
+    202: accepted(GenerateAccepted),
     400: badBatch,
     ...writeRefusals,
     409: walkInProgress,
@@ -227,8 +224,10 @@ export const generateAll = createRoute({
     "time: while one is queued or running, another answers 409.",
   request: {
     query: z.object({
-      start_page: wholeNumber({ min: 1, max: 1_000_000 }).default(1).openapi({ example: 1 }),
-      batch_size: wholeNumber({ min: 1, max: 256 }).default(10).openapi({ example: 10 }),
+      start_page: wholeNumber({ min: 1, max: 1_000_000 }).default(1).openapi({ default: 1, example: 1 }),
+      batch_size: wholeNumber({ min: 1, max: 256 })
+        .default(10)
+        .openapi({ default: 10, example: 10, description: "Products in flight at a time" }),
     }),
   },
   responses: { 202: accepted(CatalogTaskAccepted), 400: badRequest, ...writeRefusals, 409: walkInProgress, 503: busyResponse },

@@ -1,6 +1,6 @@
 // Route definition for serving the catalogue's own photos in folder mode, so image_url in answers resolves.
 import { createRoute } from "@hono/zod-openapi";
-import { errorResponse, notReadyResponse, ProductIdParam, readAccess, readRefusals } from "../../http/schemas.ts";
+import { badRequestResponse, errorResponse, notReadyResponse, ProductIdParam, readAccess, readRefusals } from "../../http/schemas.ts";
 
 export const productImage = createRoute({
   method: "get",
@@ -19,7 +19,7 @@ export const productImage = createRoute({
       },
       description: "The photo, as stored in the folder (JPEG, PNG or WebP)",
     },
-    400: errorResponse("Invalid product id"),
+    400: badRequestResponse("Invalid product id"),
     ...readRefusals,
     404: errorResponse("No photo for this product, or the catalogue is not a folder"),
     503: notReadyResponse,

@@ -1,5 +1,6 @@
 // Wires similar-product search to the core.
 import type { MiddlewareHandler } from "hono";
+import { AppError } from "../../errors.ts";
 import { payloadLimit } from "../../http/payload-limit.ts";
 import { createRouter } from "../../http/router.ts";
 import type { ServiceSlot } from "../../services.ts";
@@ -7,8 +8,8 @@ import * as routes from "./similar.routes.ts";
 
 export function createSimilarRouter(services: ServiceSlot, options: { maxUploadBytes: number }) {
   const router = createRouter();
-  router.use(routes.similarToUpload.getRoutingPath(), holdUploadSlot(services));
-  router.use(routes.similarToUpload.getRoutingPath(), payloadLimit(options.maxUploadBytes, "the upload"));
+  const uploadPath = routes.similarToUpload.getRoutingPath();
+  router.use(uploadPath, holdUploadSlot(services), payloadLimit(options.maxUploadBytes, "the upload"), requireMultipartForm);
   return router
     .openapi(routes.similarToProduct, async (c) => {
       const { product_id } = c.req.valid("param");
@@ -48,3 +49,16 @@ function holdUploadSlot(services: ServiceSlot): MiddlewareHandler {
     }
   };
 }
+
+/** A photo sent as the raw body (or JSON) is refused with a message that says what to send instead. */
+const requireMultipartForm: MiddlewareHandler = async function requireMultipartForm(c, next) {
+  const type = c.req.header("Content-Type");
+  if (type !== undefined && !type.toLowerCase().startsWith("multipart/form-data")) {
+    throw new AppError(
+      "UNSUPPORTED_MEDIA_TYPE",
+      415,
+      "send a multipart/form-data body with the photo in the field `image`",
+    );
+  }
+  await next();
+};

@@ -1,11 +1,16 @@
 // Route definitions for similar-product search, by stored product or by an uploaded photo.
 import { createRoute, z } from "@hono/zod-openapi";
 import {
+  BOOLEAN_SPELLINGS,
+  badRequestResponse,
+  booleanFlag,
   busyResponse,
   decimalNumber,
   errorResponse,
+  ImageRefusedResponse,
   jsonResponse,
   notReadyResponse,
+  PayloadTooLargeResponse,
   ProductIdParam,
   readAccess,
   readRefusals,
@@ -32,10 +37,12 @@ const SimilarProducts = z
   .openapi("SimilarProducts", { description: `Best first. ${SCORE_DESCRIPTION}` });
 
 const searchOptions = {
-  top_n: wholeNumber({ min: 1, max: 1000 }).default(5).openapi({ example: 5, description: "At most this many results" }),
+  top_n: wholeNumber({ min: 1, max: 1000 })
+    .default(5)
+    .openapi({ default: 5, example: 5, description: "At most this many results" }),
   score_threshold: decimalNumber({ min: 0, max: 1 })
     .default(0)
-    .openapi({ example: 0, description: "Leave out results scoring below this (0 keeps all). " + SCORE_DESCRIPTION }),
+    .openapi({ default: 0, example: 0, description: "Leave out results scoring below this (0 keeps all). " + SCORE_DESCRIPTION }),
 };
 
 
@@ -50,16 +57,12 @@ export const similarToProduct = createRoute({
     params: ProductIdParam,
     query: z.object({
       ...searchOptions,
-      exclude_self: z
-        .enum(["true", "false", "1", "0"])
-        .default("false")
-        .transform((value) => value === "true" || value === "1")
-        .openapi({ description: "Leave the product itself out of the answer", example: "false" }),
+      exclude_self: booleanFlag().openapi({ description: "Leave the product itself out of the answer. " + BOOLEAN_SPELLINGS }),
     }),
   },
   responses: {
     200: jsonResponse(SimilarProducts, "Similar products, best first"),
-    400: errorResponse("Invalid product id or parameter"),
+    400: badRequestResponse("Invalid product id or parameter"),
     ...readRefusals,
     404: errorResponse("The product has no embedding"),
     503: notReadyResponse,
@@ -83,19 +86,26 @@ export const similarToUpload = createRoute({
           schema: z.object({
             image: z
               .instanceof(File, { error: "attach the photo as the multipart field `image`" })
+              .refine((file) => file.size > 0, "the photo is empty")
+              // format: binary is what generators read as a file: Blob | File (hey-api, orval), or Blob with
+              // openapi-typescript's documented transform (README).
               .openapi({ type: "string", format: "binary", description: "A JPEG, PNG or WebP photo" }),
           }),
+          encoding: { image: { contentType: "image/jpeg, image/png, image/webp" } },
         },
       },
     },
   },
   responses: {
     200: jsonResponse(SimilarProducts, "Similar products, best first"),
-    400: errorResponse("Missing `image` field or invalid parameter"),
     ...readRefusals,
-    413: errorResponse("The upload is larger than the limit (MAX_UPLOAD_BYTES)"),
-    415: errorResponse("Not a JPEG, PNG or WebP photo"),
-    422: errorResponse("A broken or truncated photo, or one with more pixels than the limit (MAX_IMAGE_PIXELS)"),
+    400: badRequestResponse("Missing or empty `image` field, or an invalid parameter"),
+    413: errorResponse("The upload is larger than the limit (MAX_UPLOAD_BYTES)", PayloadTooLargeResponse),
+    415: errorResponse("Not a multipart form, or not a JPEG, PNG or WebP photo"),
+    422: errorResponse(
+      "INVALID_IMAGE: a broken or truncated photo; IMAGE_TOO_LARGE: more pixels than the limit (MAX_IMAGE_PIXELS)",
+      ImageRefusedResponse,
+    ),
     503: busyResponse,
   },
 });

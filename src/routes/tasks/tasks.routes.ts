@@ -1,6 +1,7 @@
 // Route definitions for following background tasks.
 import { createRoute, z } from "@hono/zod-openapi";
 import {
+  badRequestResponse,
   errorResponse,
   jsonResponse,
   notReadyResponse,
@@ -19,7 +20,12 @@ export const getTask = createRoute({
   tags,
   summary: "One background task: status, progress and per-product errors",
   ...readAccess,
-  request: { params: z.object({ task_id: z.string().min(1).openapi({ param: { name: "task_id", in: "path" } }) }) },
+  request: {
+    params: z.object({
+      // Declared a UUID, as every task id is; any other string is simply not found (404), as an unknown id is.
+      task_id: z.string().min(1).openapi({ param: { name: "task_id", in: "path" }, format: "uuid" }),
+    }),
+  },
   responses: {
     200: jsonResponse(TaskSchema, "The task"),
     ...readRefusals,
@@ -63,7 +69,7 @@ export const listTasks = createRoute({
         .openapi("TaskList"),
       "One page of tasks",
     ),
-    400: errorResponse("Invalid parameter"),
+    400: badRequestResponse("Invalid parameter"),
     ...readRefusals,
     503: notReadyResponse,
   },
