@@ -9,16 +9,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { COLOUR_DIMENSIONS } from "../src/inference/colour-descriptor.ts";
 import { decodeToModelInput } from "../src/inference/image-decoder.ts";
-import { EMBEDDING_DIMENSIONS, INPUT_FLOATS } from "../src/inference/model-session.ts";
-import { applyProjection } from "../src/inference/projection.ts";
-import { loadShippedProjection } from "../src/inference/shipped-projection.ts";
+import { INPUT_FLOATS } from "../src/inference/model-session.ts";
 import { PIPELINE } from "../src/services.ts";
 import { DEFAULT_MIN_SCORE } from "../src/similarity/duplicate-thresholds.ts";
 import { type DuplicateGroup, findDuplicateGroups } from "../src/similarity/duplicates.ts";
 import { VectorStore } from "../src/store/vector-store.ts";
-import { sqrtL2Rows } from "./lib/fit-vectors.ts";
+import { pipelineVectors } from "./lib/labelled-embeddings.ts";
 import { loadLabelledSet, modelPath } from "./lib/labelled-set.ts";
 import { num, pct, runInfo, table, writeSection } from "./lib/report.ts";
 
@@ -38,12 +35,8 @@ const set = await loadLabelledSet({
   log: console.log,
 });
 const { photos } = set.dataset;
-const D = EMBEDDING_DIMENSIONS;
-const projection = loadShippedProjection();
-const base = sqrtL2Rows(set.catalogueRaw, D);
-const vectors = photos.map((_, i) =>
-  applyProjection(projection, base.subarray(i * D, (i + 1) * D), set.catalogueColour.subarray(i * COLOUR_DIMENSIONS, (i + 1) * COLOUR_DIMENSIONS)),
-);
+const vectors = pipelineVectors(set);
+const dimensions = vectors[0]!.length;
 
 const identicalPairs: [number, number][] = [];
 photos.forEach((a, i) => photos.forEach((b, j) => j > i && a.sha256 === b.sha256 && identicalPairs.push([a.id, b.id])));
@@ -53,7 +46,7 @@ const rows: (string | number)[][] = [];
 let defaultGroups: DuplicateGroup[] = [];
 let labelledSeconds = 0;
 try {
-  const store = await VectorStore.open({ dataDir, dimensions: projection.outputDims, pipeline: PIPELINE.name });
+  const store = await VectorStore.open({ dataDir, dimensions: dimensions, pipeline: PIPELINE.name });
   await Promise.all(photos.map((photo, i) => store.put(photo.id, vectors[i]!)));
   const inputs = new Map<number, Float32Array>();
   const inputOf = async (id: number) => {
@@ -114,7 +107,7 @@ let largeLine = "";
 if (LARGE > 0) {
   const largeDir = await mkdtemp(join(tmpdir(), "fip-duplicates-large-"));
   try {
-    const store = await VectorStore.open({ dataDir: largeDir, dimensions: projection.outputDims, pipeline: PIPELINE.name });
+    const store = await VectorStore.open({ dataDir: largeDir, dimensions: dimensions, pipeline: PIPELINE.name });
     let seed = 1;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5;
     const writes: Promise<unknown>[] = [];
@@ -131,7 +124,7 @@ if (LARGE > 0) {
     const groups = await findDuplicateGroups(store, DEFAULT_MIN_SCORE);
     const seconds = (performance.now() - started) / 1000;
     largeLine =
-      `On ${LARGE.toLocaleString("en")} products (the labelled vectors and copies of them with noise, ${projection.outputDims} dims; ` +
+      `On ${LARGE.toLocaleString("en")} products (the labelled vectors and copies of them with noise, ${dimensions} dims; ` +
       `past 50,000 products the store searches its HNSW graph): ${num(seconds, 0)} s at min_score ${DEFAULT_MIN_SCORE} ` +
       `(${groups.length} groups), ${num((1000 * seconds) / LARGE, 2)} ms per product, on this shared machine.`;
     console.log(largeLine);

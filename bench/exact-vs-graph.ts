@@ -2,7 +2,6 @@
 // scan, what small segments and the mutable segment use) against an HNSW search of the store's settings.
 // Run: bun bench/exact-vs-graph.ts
 import { exactSearch, MetricKind } from "usearch";
-import { EMBEDDING_DIMENSIONS } from "../src/inference/model-session.ts";
 import { DEFAULT_GRAPH, newGraph } from "../src/store/segment-file.ts";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
@@ -10,8 +9,7 @@ import { labelledEmbeddings } from "./lib/labelled-embeddings.ts";
 import { writeSection } from "./lib/performance-doc.ts";
 import { SyntheticVectors } from "./lib/synthetic-vectors.ts";
 
-const D = EMBEDDING_DIMENSIONS;
-const { vectors: bases } = await labelledEmbeddings();
+const { vectors: bases, dimensions: D } = await labelledEmbeddings();
 const synthetic = new SyntheticVectors("realistic", bases, D);
 const QUERIES = 300;
 const lines = [

@@ -3,15 +3,13 @@
 // the query's articleType, itself and its byte-identical copies left out), for the store's graph settings.
 // Run: bun bench/scalar-kinds.ts   (the embeddings come from the evaluation's cache; the model runs where it is cold)
 import { exactSearch, MetricKind } from "usearch";
-import { EMBEDDING_DIMENSIONS } from "../src/inference/model-session.ts";
 import { DEFAULT_GRAPH, type GraphScalar, newGraph } from "../src/store/segment-file.ts";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { labelledEmbeddings } from "./lib/labelled-embeddings.ts";
 import { writeSection } from "./lib/performance-doc.ts";
 
-const D = EMBEDDING_DIMENSIONS;
-const { vectors, labels } = await labelledEmbeddings();
+const { vectors, labels, dimensions: D } = await labelledEmbeddings();
 const n = labels.length;
 const k = 10;
 const row = (i: number) => vectors.slice(i * D, (i + 1) * D);

@@ -13,16 +13,15 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { exactSearch, MetricKind } from "usearch";
-import { EMBEDDING_DIMENSIONS } from "../src/inference/model-session.ts";
 import { PIPELINE } from "../src/services.ts";
 import { VectorStore } from "../src/store/vector-store.ts";
 import { labelledEmbeddings } from "./lib/labelled-embeddings.ts";
 import { writeSection } from "./lib/performance-doc.ts";
+import { runInfo } from "./lib/report.ts";
 import { type Latency, memoryOf, similarLatency, startService } from "./lib/service-probe.ts";
 import { SyntheticVectors, type VectorKind } from "./lib/synthetic-vectors.ts";
 
 const REPO_ROOT = resolve(import.meta.dir, "..");
-const D = EMBEDDING_DIMENSIONS;
 const IN_FLIGHT = 32;
 const QUERIES = 200;
 const SELF_CHECKS = 2000;
@@ -303,7 +302,8 @@ const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 
 const loadAtStart = loadavg().map((value) => value.toFixed(2)).join(", ");
 log(`load average at start ${loadAtStart}; ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`);
-const { vectors: bases } = await labelledEmbeddings();
+const info = runInfo(REPO_ROOT);
+const { vectors: bases, dimensions: D } = await labelledEmbeddings();
 const results: Result[] = [];
 for (const n of sizes) {
   results.push(await run("realistic", bases, n));
@@ -313,9 +313,9 @@ const loadAtEnd = loadavg().map((value) => value.toFixed(2)).join(", ");
 const markdown = [
   "## The store at a shop's scale (`npm run bench:store`)",
   "",
-  `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${cpus().length} cores (${cpus()[0]?.model}), ` +
+  `Measured at commit ${info.commit}, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${cpus().length} cores (${cpus()[0]?.model}), ` +
     `${(totalmem() / 2 ** 30).toFixed(0)} GiB, load average ${loadAtStart} at the start and ${loadAtEnd} at the end ` +
-    "(a machine shared with other jobs: latencies and times are upper bounds). Vectors: 2048-d, each a labelled photo's " +
+    `(a machine shared with other jobs: latencies and times are upper bounds). Vectors: ${D}-d (the pipeline's), each a labelled photo's ` +
     "embedding plus a Gaussian perturbation of norm ~0.3, re-normalised; products stored 32 at a time with order " +
     "tickets, as the service does; latency over HTTP from a client on the same machine, ids drawn at random, " +
     "top_n=10; \"first 200 requests after start\" is with whatever the page cache held (it was not dropped).",

@@ -1,41 +1,42 @@
-// The service's embeddings of the labelled fashion photos (../shared/data/fashion), through the embedding cache, so
-// the store benchmark and the scalar-kind measurement start from real vectors without re-running the model.
-import { existsSync, readFileSync } from "node:fs";
+// The service's vectors of the labelled fashion photos (../shared/data/fashion): the model's embeddings (through the
+// embedding cache), normalised and projected exactly as the pipeline does, so the store benchmarks start from real
+// vectors without running the service.
 import { join, resolve } from "node:path";
-import { EMBEDDING_DIMENSIONS, openModelSession } from "../../src/inference/model-session.ts";
-import { normaliseEmbedding } from "../../src/inference/preprocess.ts";
-import { PIPELINE } from "../../src/services.ts";
-import { loadDataset } from "./dataset.ts";
-import { EmbeddingCache } from "./embedding-cache.ts";
-import { embedPhotos, sha256 } from "./embed-photos.ts";
+import { COLOUR_DIMENSIONS } from "../../src/inference/colour-descriptor.ts";
+import { EMBEDDING_DIMENSIONS } from "../../src/inference/model-session.ts";
+import { applyProjection } from "../../src/inference/projection.ts";
+import { loadPipelineProjection } from "../../src/services.ts";
+import { sqrtL2Rows } from "./fit-vectors.ts";
+import { type LabelledSet, loadLabelledSet, modelPath } from "./labelled-set.ts";
 
 const REPO_ROOT = resolve(import.meta.dir, "../..");
-const SHARED = resolve(REPO_ROOT, "../shared");
 
-/** photos x 2048 unit vectors, as the service stores them, with each photo's articleType. */
-export async function labelledEmbeddings(options: { threads?: number } = {}): Promise<{ vectors: Float32Array; labels: string[] }> {
-  const dataset = await loadDataset(resolve(process.env.FASHION_DIR ?? join(SHARED, "data/fashion")));
-  const modelPath = resolve(
-    process.env.MODEL_PATH ?? [join(SHARED, "models/resnet50.onnx"), join(REPO_ROOT, "models/resnet50.onnx")].find(existsSync)!,
+/** Each catalogue photo's vector as the service stores it (the pipeline's projection of its embedding and colours). */
+export function pipelineVectors(set: LabelledSet): Float32Array[] {
+  const projection = loadPipelineProjection();
+  const D = EMBEDDING_DIMENSIONS;
+  const base = sqrtL2Rows(set.catalogueRaw, D);
+  return set.dataset.photos.map((_, i) =>
+    applyProjection(projection, base.subarray(i * D, (i + 1) * D), set.catalogueColour.subarray(i * COLOUR_DIMENSIONS, (i + 1) * COLOUR_DIMENSIONS)),
   );
-  const cache = EmbeddingCache.open(sha256(new Uint8Array(readFileSync(modelPath))));
-  const session = await openModelSession({ modelPath, backend: "native", threads: options.threads ?? 2 });
-  try {
-    const run = await embedPhotos(session, cache, dataset.photos.map((photo) => photo.bytes), {
-      fitMode: PIPELINE.fitMode,
-      smoothing: PIPELINE.smoothing,
-    }, { batchSize: 16, label: "labelled photos" });
-    for (let i = 0; i < dataset.photos.length; i++) {
-      const row = run.vectors.subarray(i * EMBEDDING_DIMENSIONS, (i + 1) * EMBEDDING_DIMENSIONS);
-      row.set(normaliseEmbedding(row.slice(), PIPELINE.normalisation));
-    }
-    return { vectors: run.vectors, labels: dataset.photos.map((photo) => photo.articleType) };
-  } finally {
-    await session.close();
-  }
+}
+
+/** photos x `dimensions` unit vectors, one row per labelled photo, with each photo's articleType. */
+export async function labelledEmbeddings(): Promise<{ vectors: Float32Array; dimensions: number; labels: string[] }> {
+  const set = await loadLabelledSet({
+    fashionDir: resolve(process.env.FASHION_DIR ?? join(REPO_ROOT, "../shared/data/fashion")),
+    modelPath: modelPath(REPO_ROOT),
+    shopperCount: 0,
+    log: console.log,
+  });
+  const rows = pipelineVectors(set);
+  const dimensions = rows[0]!.length;
+  const vectors = new Float32Array(rows.length * dimensions);
+  rows.forEach((row, i) => vectors.set(row, i * dimensions));
+  return { vectors, dimensions, labels: set.dataset.photos.map((photo) => photo.articleType) };
 }
 
 if (import.meta.main) {
-  const { vectors } = await labelledEmbeddings({ threads: 1 });
-  console.log(`${vectors.length / EMBEDDING_DIMENSIONS} labelled embeddings ready`);
+  const { vectors, dimensions } = await labelledEmbeddings();
+  console.log(`${vectors.length / dimensions} labelled vectors of ${dimensions} dimensions ready`);
 }
