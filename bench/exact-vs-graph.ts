@@ -5,8 +5,8 @@ import { exactSearch, MetricKind } from "usearch";
 import { DEFAULT_GRAPH, newGraph } from "../src/store/segment-file.ts";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
+import { writeSection } from "./lib/report.ts";
 import { labelledEmbeddings } from "./lib/labelled-embeddings.ts";
-import { writeSection } from "./lib/performance-doc.ts";
 import { SyntheticVectors } from "./lib/synthetic-vectors.ts";
 
 const { vectors: bases, dimensions: D } = await labelledEmbeddings();
@@ -38,4 +38,4 @@ for (const n of [128, 256, 512, 1024, 2048, 4096, 8192]) {
   lines.push(`| ${n} | ${exact.toFixed(3)} | ${hnsw.toFixed(3)} |`);
 }
 console.log(lines.join("\n"));
-writeSection(join(resolve(import.meta.dir, ".."), "docs/performance.md"), "store-exact-vs-graph", lines.join("\n"));
+writeSection(join(resolve(import.meta.dir, ".."), "docs/performance.md"), { start: "<!-- store-exact-vs-graph:start -->", end: "<!-- store-exact-vs-graph:end -->", title: "# Performance" }, lines.join("\n"));

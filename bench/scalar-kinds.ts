@@ -6,8 +6,8 @@ import { exactSearch, MetricKind } from "usearch";
 import { DEFAULT_GRAPH, type GraphScalar, newGraph } from "../src/store/segment-file.ts";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
+import { writeSection } from "./lib/report.ts";
 import { labelledEmbeddings } from "./lib/labelled-embeddings.ts";
-import { writeSection } from "./lib/performance-doc.ts";
 
 const { vectors, labels, dimensions: D } = await labelledEmbeddings();
 const n = labels.length;
@@ -62,5 +62,5 @@ if (import.meta.main) {
     lines.push(`| ${r.scalar} | ${r.recall.toFixed(4)} | ${(r.selfFirst * 100).toFixed(2)}% | ${r.p10.toFixed(4)} | ${r.buildSeconds.toFixed(1)} | ${r.searchMs.toFixed(3)} |`);
   }
   console.log(lines.join("\n"));
-  writeSection(join(resolve(import.meta.dir, ".."), "docs/performance.md"), "store-scalar-kinds", lines.join("\n"));
+  writeSection(join(resolve(import.meta.dir, ".."), "docs/performance.md"), { start: "<!-- store-scalar-kinds:start -->", end: "<!-- store-scalar-kinds:end -->", title: "# Performance" }, lines.join("\n"));
 }

@@ -16,8 +16,7 @@ import { exactSearch, MetricKind } from "usearch";
 import { PIPELINE } from "../src/services.ts";
 import { VectorStore } from "../src/store/vector-store.ts";
 import { labelledEmbeddings } from "./lib/labelled-embeddings.ts";
-import { writeSection } from "./lib/performance-doc.ts";
-import { runInfo } from "./lib/report.ts";
+import { runInfo, writeSection } from "./lib/report.ts";
 import { type Latency, memoryOf, similarLatency, startService } from "./lib/service-probe.ts";
 import { SyntheticVectors, type VectorKind } from "./lib/synthetic-vectors.ts";
 
@@ -324,6 +323,6 @@ const markdown = [
 ].join("\n");
 console.log(`\n${markdown}\n`);
 if (!args["no-write"]) {
-  writeSection(join(REPO_ROOT, "docs/performance.md"), "store-bench", markdown);
+  writeSection(join(REPO_ROOT, "docs/performance.md"), { start: "<!-- store-bench:start -->", end: "<!-- store-bench:end -->", title: "# Performance" }, markdown);
   log("written to docs/performance.md");
 }
