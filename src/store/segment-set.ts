@@ -142,7 +142,11 @@ export class SegmentSet {
           more = Math.min(segment.rows, more * 2);
           current = segment.nearest(query.slice(), 1, more, 1)[0]!.filter((match) => this.isCurrent(segment, match.row));
         }
-        for (const match of current.slice(0, k)) found[q]!.push({ id: segment.idAt(match.row), distance: match.distance });
+        // A graph ranks by its f16 copy of the vectors: every score is recomputed from the stored float32 vector, so
+        // a product scores the same whichever segment holds it, and before and after a seal.
+        for (const match of current.slice(0, k)) {
+          found[q]!.push({ id: segment.idAt(match.row), distance: squaredDistance(query, segment.vectorAt(match.row)) });
+        }
       }
     }
     return found.map((neighbours) => neighbours.sort((a, b) => a.distance - b.distance || a.id - b.id).slice(0, k));
@@ -173,4 +177,13 @@ export class SegmentSet {
     this.#liveRows.set(segment, this.liveRowsOf(segment) - 1);
     return true;
   }
+}
+
+function squaredDistance(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) {
+    const difference = a[i]! - b[i]!;
+    sum += difference * difference;
+  }
+  return sum;
 }

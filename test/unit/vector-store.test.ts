@@ -218,6 +218,21 @@ describe("VectorStore segments", () => {
     await reopened.close();
   });
 
+  test("scores are exact float32 distances, whether a segment is searched through its f16 graph or scanned", async () => {
+    await using dir = await tempDir();
+    const store = await open(dir.path, { sealSize: 1000, exactBelow: 2, sealWhenIdleMs: 50 });
+    const query = distinct(1000);
+    const exactDistance = (id: number) => distinct(id).reduce((sum, v, k) => sum + (v - query[k]!) ** 2, 0);
+    for (let id = 1; id <= 40; id++) await store.put(id, distinct(id));
+    const scanned = store.search(query, 5);
+    await waitFor(() => (store.stats().seals === 1 ? true : undefined), { timeoutMs: 10_000, what: "the idle seal" });
+    expect(store.stats().segments[0]?.graph).toBe(true);
+    const throughGraph = store.search(query, 5);
+    expect(throughGraph).toEqual(scanned);
+    for (const { id, distance } of throughGraph) expect(distance).toBeCloseTo(exactDistance(id), 6);
+    await store.close();
+  });
+
   test("once merges are done the directory holds the manifest's segments, one journal and nothing else", async () => {
     await using dir = await tempDir();
     const store = await open(dir.path);
