@@ -267,7 +267,8 @@ describe.skipIf(!HAS_BINARY)("the compiled binary, copied alone into a temp dir"
     });
 
     test("serve from an empty index: embed the catalogue over HTTP, then search by product", async () => {
-      await using service = await sandbox.serve({ DATA_DIR: inSandbox("data-http"), CATALOG_DIR: photoDir });
+      const dataDir = inSandbox("data-http");
+      await using service = await sandbox.serve({ DATA_DIR: dataDir, CATALOG_DIR: photoDir });
       const accepted = await fetch(`${service.url}/embeddings/generate-all`, { method: "POST" });
       expect(accepted.status).toBe(202);
       const { task_id } = (await accepted.json()) as { task_id: string };
@@ -286,6 +287,16 @@ describe.skipIf(!HAS_BINARY)("the compiled binary, copied alone into a temp dir"
       const { similar_products } = (await answer.json()) as { similar_products: SimilarProduct[] };
       expect(similar_products).toHaveLength(3);
       expect(similar_products[0]).toMatchObject({ id: probe.id, similarity_score: 1 });
+
+      // At rest the service seals its recent changes into a segment file, written by a worker thread that must be
+      // inside the binary too.
+      await waitFor(async () => ((await readdir(dataDir)).some((name) => /^segment-\d+\.vectors$/.test(name)) ? true : undefined), {
+        timeoutMs: 30_000,
+        what: "the idle seal's segment file",
+      });
+      expect(service.logs()).not.toMatch(/sealing segment \d+ failed/);
+      const again = await fetch(`${service.url}/similar-products/${probe.id}?top_n=3`);
+      expect(((await again.json()) as { similar_products: SimilarProduct[] }).similar_products).toEqual(similar_products);
 
       // The search page and its files come from inside the binary (the checkout is out of reach here).
       for (const [path, type, marker] of [
