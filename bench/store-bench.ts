@@ -6,7 +6,8 @@
 //
 //   npm run bench:store -- --products 10000,100000        sizes (default 10000,100000,1000000)
 //   npm run bench:store -- --products 100000 --keep DIR   leave the index of ids 1..N (before churn) in DIR, a
-//                                                          DATA_DIR that `npm start` opens as it is (folder mode)
+//                                                          DATA_DIR that `npm start` opens as it is (folder mode);
+//                                                          with several sizes, the largest one's
 //   --gaussian   also random Gaussian vectors (the worst case; recall only)   --no-write   print only
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
@@ -40,7 +41,8 @@ const { values: args } = parseArgs({
 });
 const sizes = args.products!.split(",").map((size) => Number(size.replace(/_/g, "")));
 if (sizes.some((size) => !Number.isInteger(size) || size < 100)) throw new Error(`--products takes sizes of at least 100, got ${args.products}`);
-if (args.keep && sizes.length !== 1) throw new Error("--keep takes one size");
+/** With several sizes, --keep leaves the largest one's index. */
+const keptSize = Math.max(...sizes);
 const MODEL_PATH = resolve(
   process.env.MODEL_PATH ?? [join(REPO_ROOT, "../shared/models/resnet50.onnx"), join(REPO_ROOT, "models/resnet50.onnx")].find(existsSync)!,
 );
@@ -190,7 +192,7 @@ async function measureHttp(dir: string, n: number): Promise<Result["http"]> {
 
 async function run(kind: VectorKind, bases: Float32Array, n: number): Promise<Result> {
   const vectors = new SyntheticVectors(kind, bases, D);
-  const keep = kind === "realistic" && args.keep ? resolve(args.keep) : null;
+  const keep = kind === "realistic" && args.keep && n === keptSize ? resolve(args.keep) : null;
   const dir = keep ?? mkdtempSync(join(tmpdir(), `fip-bench-${kind}-${n}-`));
   if (keep) {
     mkdirSync(keep, { recursive: true });
