@@ -23,7 +23,7 @@ import type { BunPlugin } from "bun";
 const REPO_ROOT = resolve(import.meta.dir, "..");
 const SOURCE_ROOT = resolve(REPO_ROOT, "src");
 const ENTRY = resolve(SOURCE_ROOT, "main.ts");
-const WORKERS = ["inference/decode-worker.ts", "inference/model-worker.ts", "store/segment-worker.ts"].map((path) => resolve(SOURCE_ROOT, path));
+const WORKERS = ["inference/decode-worker.ts", "inference/model-worker.ts", "store/segment-worker.ts", "store/search-worker.ts"].map((path) => resolve(SOURCE_ROOT, path));
 const LOADER = resolve(REPO_ROOT, "src/runtime/native-libraries.ts");
 const MODEL = resolve(REPO_ROOT, "models/resnet50.onnx");
 

@@ -197,8 +197,17 @@ export function splitMatches(found: { keys: BigUint64Array; distances: Float32Ar
   });
 }
 
+/** What opens a sealed segment: enough for another thread to map the same files (search-threads.ts). */
+export interface SegmentSource {
+  dir: string;
+  entry: SegmentEntry;
+  dimensions: number;
+  graph: GraphOptions;
+}
+
 export class SealedSegment implements Segment {
   readonly number: number;
+  readonly source: SegmentSource;
   readonly rows: number;
   readonly ids: Uint32Array;
   readonly deletions: Uint32Array;
@@ -212,11 +221,12 @@ export class SealedSegment implements Segment {
   /** Rows the graph misses, searched exactly beside it (their vectors, with row numbers as ids). */
   readonly #orphans: MappedSegment | null;
 
-  private constructor(number: number, dimensions: number, mapped: MappedSegment, hasGraphFile: boolean, graph: Index | null, orphans: MappedSegment | null) {
-    this.number = number;
+  private constructor(source: SegmentSource, mapped: MappedSegment, graph: Index | null, orphans: MappedSegment | null) {
+    this.source = source;
+    this.number = source.entry.number;
     this.#orphans = orphans;
-    this.hasGraphFile = hasGraphFile;
-    this.#dimensions = dimensions;
+    this.hasGraphFile = source.entry.hasGraph;
+    this.#dimensions = source.dimensions;
     this.ids = mapped.ids;
     this.rows = mapped.ids.length;
     this.deletions = mapped.deletions;
@@ -239,7 +249,7 @@ export class SealedSegment implements Segment {
         graph = null; // searched exactly until a merge rewrites it
       }
     }
-    return new SealedSegment(entry.number, dimensions, mapped, entry.hasGraph, graph, graph && orphans);
+    return new SealedSegment({ dir, entry, dimensions, graph: graphOptions }, mapped, graph, graph && orphans);
   }
 
   get orphans(): number {

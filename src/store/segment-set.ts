@@ -3,7 +3,8 @@
 // current row is the newest it has; older rows of it are dead and skipped by searches until a merge drops them.
 import type { JournalRecord } from "./journal.ts";
 import { MutableSegment } from "./mutable-segment.ts";
-import type { SealedSegment, Segment } from "./segment-file.ts";
+import type { SearchThreads, SegmentMatches } from "./search-threads.ts";
+import type { RowMatch, SealedSegment, Segment } from "./segment-file.ts";
 
 export interface Neighbour {
   id: number;
@@ -28,6 +29,10 @@ export class SegmentSet {
   /** Segment number -> rows still current. */
   readonly #liveRows = new Map<number, number>();
   #sortedIds: number[] | null = null;
+  /** Searches answered with the sealed segments searched on threads (not redone here after a seal or merge). */
+  searchesOnThreads = 0;
+  /** Changes whenever sealed segments are added or replaced. */
+  #layout = 0;
 
   constructor(dimensions: number, mutableNumber: number) {
     this.#dimensions = dimensions;
@@ -76,6 +81,7 @@ export class SegmentSet {
 
   /** Adds a sealed segment at the newest end, as loaded from the manifest: its rows and deletions override older ones. */
   loadSealed(segment: SealedSegment): void {
+    this.#layout++;
     this.sealed.push(this.#register(segment));
     for (let row = 0; row < segment.rows; row++) {
       this.#forget(segment.ids[row]!);
@@ -97,6 +103,7 @@ export class SegmentSet {
    * `origins[i]` of an input: rows that are still current move to the output, the others stay dead in it.
    */
   replace(inputs: Segment[], output: SealedSegment, origins: { segment: number; row: number }[]): void {
+    this.#layout++;
     const numbers = new Set(inputs.map((input) => input.number));
     let live = 0;
     origins.forEach(({ segment, row }, outputRow) => {
@@ -126,18 +133,50 @@ export class SegmentSet {
    * buffer), nearest first, across all segments; each segment searches them all at once on up to `threads` threads.
    */
   search(queries: Float32Array, count: number, k: number, threads: number): Neighbour[][] {
-    const found: Neighbour[][] = Array.from({ length: count }, () => []);
+    const plans = this.#plan([...this.#searchable()], k);
+    return this.#gather(queries, count, k, plans, plans.map(({ segment, wanted }) => segment.nearest(queries, count, wanted, threads)));
+  }
+
+  /**
+   * The same answer, with the sealed segments searched on `threads` while the event loop goes on; the in-memory
+   * segments are scanned here once those answers are back, so changes made meanwhile are seen.
+   */
+  async searchOnThreads(queries: Float32Array, count: number, k: number, threads: SearchThreads): Promise<Neighbour[][]> {
+    const layout = this.#layout;
+    const sealed = this.#plan(this.sealed, k) as { segment: SealedSegment; wanted: number }[];
+    if (sealed.length === 0) return this.search(queries, count, k, 1);
+    let found: SegmentMatches;
+    try {
+      found = await threads.search({ queries, count, segments: sealed.map(({ segment, wanted }) => ({ source: segment.source, wanted })) });
+    } catch {
+      return this.search(queries, count, k, 1);
+    }
+    // A seal or merge replaced segments meanwhile: the rows found may have moved to a segment not searched.
+    if (layout !== this.#layout) return this.search(queries, count, k, 1);
+    const inMemory = this.#plan(this.sealing ? [this.sealing, this.mutable] : [this.mutable], k);
+    const local = inMemory.map(({ segment, wanted }) => segment.nearest(queries, count, wanted, 1));
+    this.searchesOnThreads++;
+    return this.#gather(queries, count, k, [...sealed, ...inMemory], [...found, ...local]);
+  }
+
+  /** How many rows to ask each segment for: more than k in proportion to its dead rows. */
+  #plan(segments: Segment[], k: number): { segment: Segment; wanted: number }[] {
+    return segments
+      .map((segment) => ({ segment, live: this.liveRowsOf(segment.number) }))
+      .filter(({ live }) => live > 0)
+      .map(({ segment, live }) => ({ segment, wanted: Math.min(segment.rows, Math.ceil((k * segment.rows) / live) + 4) }));
+  }
+
+  /** Each query's k nearest current rows from what each planned segment found (found[s][q]). */
+  #gather(queries: Float32Array, count: number, k: number, plans: { segment: Segment; wanted: number }[], found: RowMatch[][][]): Neighbour[][] {
     const dimensions = this.#dimensions;
-    for (const segment of this.#searchable()) {
+    const nearest: Neighbour[][] = Array.from({ length: count }, () => []);
+    plans.forEach(({ segment, wanted }, s) => {
       const live = this.liveRowsOf(segment.number);
-      if (live === 0) continue;
-      // Ask for more rows than k in proportion to the segment's dead rows; a query that still gets too few current
-      // ones asks again, alone, for twice as many.
-      const wanted = Math.min(segment.rows, Math.ceil((k * segment.rows) / live) + 4);
-      const firstTry = segment.nearest(queries, count, wanted, threads);
       for (let q = 0; q < count; q++) {
-        let current = firstTry[q]!.filter((match) => this.isCurrent(segment, match.row));
+        let current = found[s]![q]!.filter((match) => this.isCurrent(segment, match.row));
         const query = queries.subarray(q * dimensions, (q + 1) * dimensions);
+        // Too few current rows among those found: ask this segment again, alone, for twice as many.
         for (let more = wanted; current.length < Math.min(k, live) && more < segment.rows; ) {
           more = Math.min(segment.rows, more * 2);
           current = segment.nearest(query.slice(), 1, more, 1)[0]!.filter((match) => this.isCurrent(segment, match.row));
@@ -145,11 +184,11 @@ export class SegmentSet {
         // A graph ranks by its f16 copy of the vectors: every score is recomputed from the stored float32 vector, so
         // a product scores the same whichever segment holds it, and before and after a seal.
         for (const match of current.slice(0, k)) {
-          found[q]!.push({ id: segment.idAt(match.row), distance: squaredDistance(query, segment.vectorAt(match.row)) });
+          nearest[q]!.push({ id: segment.idAt(match.row), distance: squaredDistance(query, segment.vectorAt(match.row)) });
         }
       }
-    }
-    return found.map((neighbours) => neighbours.sort((a, b) => a.distance - b.distance || a.id - b.id).slice(0, k));
+    });
+    return nearest.map((neighbours) => neighbours.sort((a, b) => a.distance - b.distance || a.id - b.id).slice(0, k));
   }
 
   *#searchable(): Iterable<Segment> {

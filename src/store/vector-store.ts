@@ -13,7 +13,7 @@ import { ChangeOrder } from "./change-order.ts";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import type { GroupCommit } from "./group-commit.ts";
 import type { JournalRecord } from "./journal.ts";
-import { SearchBatch } from "./search-batch.ts";
+import { SearchThreads } from "./search-threads.ts";
 import { DEFAULT_GRAPH, type GraphOptions } from "./segment-file.ts";
 import { SegmentMaintenance } from "./segment-maintenance.ts";
 import type { Neighbour, SegmentSet } from "./segment-set.ts";
@@ -55,6 +55,8 @@ export interface StoreStats {
   /** Seals and merges finished since the store opened. */
   seals: number;
   merges: number;
+  /** Searches whose sealed segments were searched on the search threads. */
+  searchesOnThreads: number;
 }
 
 /** Measured on 2048-d vectors (bench/exact-vs-graph.ts, docs/performance.md): the graph is faster from ~256 rows. */
@@ -77,7 +79,10 @@ export class VectorStore {
   #maintenance: SegmentMaintenance | null = null;
   #lock: DataDirLock | null = null;
   #closed = false;
-  #batch: SearchBatch | null = null;
+  /** Started by the first `nearest` that overlaps another. */
+  #threads: SearchThreads | null = null;
+  /** Searches under way through `nearest`. */
+  #searching = 0;
   #changes = 0;
 
   private constructor(options: StoreOptions, readOnly: boolean) {
@@ -163,15 +168,30 @@ export class VectorStore {
   }
 
   /**
-   * The same answer as `search`, for a server: searches asked in one turn of the event loop run together, spread
-   * over every core.
+   * The same answer as `search`, for a server: the sealed segments are searched on worker threads, so the event loop
+   * goes on meanwhile and concurrent searches use every core. A read-only store searches on this thread.
    */
   async nearest(vector: Float32Array, k: number): Promise<Neighbour[]> {
     if (this.#set.count === 0 || k <= 0) return [];
-    this.#batch ??= new SearchBatch(this.#options.dimensions, (queries, count, wanted, threads) =>
-      this.#set.search(queries, count, Math.min(wanted, this.#set.count), threads),
-    );
-    return this.#batch.search(vector, k);
+    // A search alone answers soonest right here (a thread's round trip costs more than it saves under load); those
+    // that arrive while one is waiting or running go to the threads.
+    if (this.#readOnly || this.#closed || this.#searching === 0) {
+      this.#searching++;
+      try {
+        // Requests read in this turn of the event loop come in meanwhile, see this one, and take the threads.
+        await new Promise((resolve) => setImmediate(resolve));
+        return this.search(vector, k);
+      } finally {
+        this.#searching--;
+      }
+    }
+    this.#threads ??= new SearchThreads();
+    this.#searching++;
+    try {
+      return (await this.#set.searchOnThreads(ownBuffer(vector), 1, Math.min(k, this.#set.count), this.#threads))[0]!;
+    } finally {
+      this.#searching--;
+    }
   }
 
   /**
@@ -226,6 +246,7 @@ export class VectorStore {
       mutableRows: this.#set.mutable.rows,
       seals: this.#maintenance?.seals ?? 0,
       merges: this.#maintenance?.merges ?? 0,
+      searchesOnThreads: this.#set.searchesOnThreads,
     };
   }
 
@@ -241,6 +262,7 @@ export class VectorStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#threads?.close();
     await this.#maintenance?.close();
     await this.#lock?.release();
   }

@@ -218,6 +218,23 @@ describe("VectorStore segments", () => {
     await reopened.close();
   });
 
+  test("the sealed segments are searched on the search threads, with the same answers, while changes go on", async () => {
+    await using dir = await tempDir();
+    const store = await open(dir.path, { sealSize: 16, exactBelow: 8 });
+    for (let id = 1; id <= 100; id++) await store.put(id, distinct(id));
+    await store.idle();
+    expect(store.stats().segments.length).toBeGreaterThan(0);
+    const queries = Array.from({ length: 40 }, (_, i) => distinct(500 + i));
+    const pending = queries.map((query) => store.nearest(query, 5));
+    // Changes made while the threads search: the answers must reflect them, as a search made afterwards does.
+    const changes = [store.put(7, distinct(501)), store.delete(8), store.put(101, distinct(502))];
+    const answers = await Promise.all(pending);
+    await Promise.all(changes);
+    expect(answers).toEqual(queries.map((query) => store.search(query, 5)));
+    expect(store.stats().searchesOnThreads).toBe(queries.length - 1); // the first, alone when it came, ran here
+    await store.close();
+  });
+
   test("scores are exact float32 distances, whether a segment is searched through its f16 graph or scanned", async () => {
     await using dir = await tempDir();
     const store = await open(dir.path, { sealSize: 1000, exactBelow: 2, sealWhenIdleMs: 50 });
