@@ -1,22 +1,23 @@
-// Where a segment's graph starts to beat scanning it: one query's time over n 2048-d vectors, exact (USearch's SIMD
+// Where a segment's graph starts to beat scanning it: one query's time over n of the pipeline's vectors, exact (USearch's SIMD
 // scan, what small segments and the mutable segment use) against an HNSW search of the store's settings.
 // Run: bun bench/exact-vs-graph.ts
 import { exactSearch, MetricKind } from "usearch";
 import { DEFAULT_GRAPH, newGraph } from "../src/store/segment-file.ts";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
-import { writeSection } from "./lib/report.ts";
+import { runInfo, writeSection } from "./lib/report.ts";
 import { labelledEmbeddings } from "./lib/labelled-embeddings.ts";
 import { SyntheticVectors } from "./lib/synthetic-vectors.ts";
 
 const { vectors: bases, dimensions: D } = await labelledEmbeddings();
 const synthetic = new SyntheticVectors("realistic", bases, D);
 const QUERIES = 300;
+const info = runInfo(resolve(import.meta.dir, ".."));
 const lines = [
   "## Where a segment's graph starts to win (`bun bench/exact-vs-graph.ts`)",
   "",
-  `One query over n realistic 2048-d vectors, top 10, one thread: USearch's exact scan against an f16 HNSW graph. ` +
-    `Load average ${loadavg().map((value) => value.toFixed(2)).join(", ")}.`,
+  `One query over n realistic ${D}-d vectors (the pipeline's), top 10, one thread: USearch's exact scan against an f16 HNSW graph. ` +
+    `Measured at commit ${info.commit}, ${info.date}, load average ${loadavg().map((value) => value.toFixed(2)).join(", ")}.`,
   "",
   "| rows | exact scan, ms/query | graph, ms/query |",
   "|---|---|---|",

@@ -59,8 +59,11 @@ export interface StoreStats {
   searchesOnThreads: number;
 }
 
-/** Measured on 2048-d vectors (bench/exact-vs-graph.ts, docs/performance.md): the graph is faster from ~256 rows. */
-export const EXACT_BELOW = 256;
+/**
+ * Measured on the pipeline's 464-d vectors (bench/exact-vs-graph.ts, docs/performance.md): scanning 512 rows costs
+ * what a graph search does; from 1,024 rows the graph is faster.
+ */
+export const EXACT_BELOW = 512;
 export const SEAL_SIZE = 4096;
 export const MERGE_FACTOR = 8;
 export const SEAL_WHEN_IDLE_MS = 2000;
