@@ -111,7 +111,7 @@ export class PostgresStore implements VectorIndex {
 
   count(): Promise<number> {
     return this.#run(async () => {
-      const [row] = await this.#sql.unsafe(`SELECT count(*)::float8 AS live FROM ${EMBEDDINGS} WHERE embedding IS NOT NULL`);
+      const [row] = await this.#query(`SELECT count(*)::float8 AS live FROM ${EMBEDDINGS} WHERE embedding IS NOT NULL`);
       this.#liveRows = { value: row!.live, at: Date.now() };
       return row!.live as number;
     });
@@ -119,14 +119,14 @@ export class PostgresStore implements VectorIndex {
 
   has(id: number): Promise<boolean> {
     return this.#run(async () => {
-      const rows = await this.#sql.unsafe(`SELECT 1 FROM ${EMBEDDINGS} WHERE product_id = $1 AND embedding IS NOT NULL`, [id]);
+      const rows = await this.#query(`SELECT 1 FROM ${EMBEDDINGS} WHERE product_id = $1 AND embedding IS NOT NULL`, [id]);
       return rows.length > 0;
     });
   }
 
   vectorOf(id: number): Promise<Float32Array | undefined> {
     return this.#run(async () => {
-      const [row] = await this.#sql.unsafe(
+      const [row] = await this.#query(
         `SELECT embedding::text AS embedding FROM ${EMBEDDINGS} WHERE product_id = $1 AND embedding IS NOT NULL`,
         [id],
       );
@@ -136,7 +136,7 @@ export class PostgresStore implements VectorIndex {
 
   listIds(offset: number, limit: number): Promise<{ ids: number[]; total: number }> {
     return this.#run(async () => {
-      const [row] = await this.#sql.unsafe(
+      const [row] = await this.#query(
         `SELECT (SELECT count(*) FROM ${EMBEDDINGS} WHERE embedding IS NOT NULL)::float8 AS total,
                 array(SELECT product_id::float8 FROM ${EMBEDDINGS} WHERE embedding IS NOT NULL
                       ORDER BY product_id OFFSET $1 LIMIT $2) AS ids`,
@@ -171,7 +171,7 @@ export class PostgresStore implements VectorIndex {
     this.#checkSize(vector);
     this.#checkWritable();
     return this.#run(async () => {
-      const rows = await this.#sql.unsafe(
+      const rows = await this.#query(
         `INSERT INTO ${EMBEDDINGS} AS stored (product_id, embedding, pipeline, sequence, updated_at)
          VALUES ($1, $2::vector(${this.dimensions}), $3, $4, now())
          ON CONFLICT (product_id) DO UPDATE
@@ -187,7 +187,7 @@ export class PostgresStore implements VectorIndex {
   async delete(id: number, sequence = this.takeSequence()): Promise<{ applied: boolean; existed: boolean }> {
     this.#checkWritable();
     return this.#run(async () => {
-      const [row] = await this.#sql.unsafe(
+      const [row] = await this.#query(
         `WITH previous AS (SELECT embedding IS NOT NULL AS live FROM ${EMBEDDINGS} WHERE product_id = $1),
          written AS (
            INSERT INTO ${EMBEDDINGS} AS stored (product_id, embedding, pipeline, sequence, updated_at)
@@ -206,7 +206,7 @@ export class PostgresStore implements VectorIndex {
   /** Every applied change raises one row's ticket (tombstones stay), so the sum of tickets grows with each change. */
   revision(): Promise<string> {
     return this.#run(async () => {
-      const [row] = await this.#sql.unsafe(`SELECT coalesce(sum(sequence), 0)::text || '/' || count(*) AS revision FROM ${EMBEDDINGS}`);
+      const [row] = await this.#query(`SELECT coalesce(sum(sequence), 0)::text || '/' || count(*) AS revision FROM ${EMBEDDINGS}`);
       return row!.revision as string;
     });
   }
@@ -218,7 +218,7 @@ export class PostgresStore implements VectorIndex {
   }
 
   #scan(query: string, k: number) {
-    return this.#sql.unsafe(
+    return this.#query(
       `SELECT product_id, embedding::text AS embedding FROM ${EMBEDDINGS} WHERE embedding IS NOT NULL
        ORDER BY embedding <-> $1::vector(${this.dimensions}) LIMIT $2`,
       [query, k],
@@ -229,11 +229,11 @@ export class PostgresStore implements VectorIndex {
     const select = `SELECT product_id, embedding::text AS embedding FROM ${EMBEDDINGS} WHERE embedding IS NOT NULL
        ORDER BY embedding::halfvec(${this.dimensions}) <-> $1::halfvec(${this.dimensions}) LIMIT $2`;
     const efSearch = Math.max(DEFAULT_EF_SEARCH, 2 * k);
-    if (efSearch === DEFAULT_EF_SEARCH) return this.#sql.unsafe(select, [query, k]);
+    if (efSearch === DEFAULT_EF_SEARCH) return this.#query(select, [query, k]);
     // SET LOCAL lasts until the transaction ends, so the pooled connection goes back with the default.
     return this.#sql.begin(async (tx) => {
       await tx`SELECT set_config('hnsw.ef_search', ${String(Math.min(efSearch, MAX_EF_SEARCH))}, true)`;
-      return tx.unsafe(select, [query, k]);
+      return tx.unsafe(select, [query, k], { prepare: true });
     });
   }
 
@@ -254,6 +254,14 @@ export class PostgresStore implements VectorIndex {
     if (this.#closed) throw new StoreError("the store is closed");
   }
 
+  /**
+   * Every statement is prepared once per connection (named), so the hot ones are planned once; that also keeps a
+   * statement's parse and bind together on poolers and proxies that multiplex sessions.
+   */
+  #query(text: string, parameters: postgres.ParameterOrJSON<never>[] = []) {
+    return this.#sql.unsafe(text, parameters, { prepare: true });
+  }
+
   async #run<T>(work: () => Promise<T>): Promise<T> {
     if (this.#closed) throw new StoreError("the store is closed");
     try {
@@ -264,7 +272,10 @@ export class PostgresStore implements VectorIndex {
   }
 
   #explain(error: unknown): unknown {
-    if ((error as { code?: string }).code === "23514") {
+    // The CHECK on the pipeline column, or a vector size the table no longer has: another replica, running another
+    // build, has moved the table to its pipeline since this one started.
+    const { code, message } = error as { code?: string; message?: string };
+    if (code === "23514" || (code === "22000" && /^expected \d+ dimensions/.test(message ?? ""))) {
       return new StoreError(`the index at ${this.location} now holds another pipeline's vectors than ${this.pipeline}: restart this replica with the build that made them`);
     }
     return asStoreError(error, this.location);
