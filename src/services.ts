@@ -56,6 +56,8 @@ export function loadPipelineProjection(): Projection {
 export interface Services {
   /** The embedded store in DATA_DIR, or PostgreSQL shared with other replicas (VECTOR_STORE_URL). */
   store: VectorIndex;
+  /** The index is shared with other replicas (VECTOR_STORE_URL); tasks are not: each lives on the replica that made it. */
+  sharedIndex: boolean;
   embedder: Embedder;
   jobs: EmbeddingJobs;
   similarity: SimilarityService;
@@ -128,6 +130,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
   if (migration) await jobs.migrateProducts(migration);
   return {
     store,
+    sharedIndex: config.vectorStore.url !== null,
     embedder,
     jobs,
     similarity: new SimilarityService({ store, embedder, imageUrlTemplate: config.imageUrlTemplate, observer }),

@@ -46,6 +46,7 @@ export class PostgresStore implements VectorIndex {
   readonly #clock = new HybridClock();
   readonly #exactBelow: number;
   readonly #readOnly: boolean;
+  readonly #timeoutMs: number;
   #liveRows: { value: number; at: number } | null = null;
   #closed = false;
 
@@ -56,6 +57,7 @@ export class PostgresStore implements VectorIndex {
     this.location = describeUrl(options.url);
     this.#exactBelow = options.exactBelow ?? EXACT_BELOW;
     this.#readOnly = readOnly;
+    this.#timeoutMs = options.timeoutMs ?? TIMEOUT_MS;
   }
 
   /**
@@ -262,12 +264,22 @@ export class PostgresStore implements VectorIndex {
     return this.#sql.unsafe(text, parameters, { prepare: true });
   }
 
+  /**
+   * Runs one operation, its failure explained. It settles within twice the timeout (a connect, then a statement) even
+   * if the connection hangs without closing, so a task records an error for the product rather than waiting forever.
+   */
   async #run<T>(work: () => Promise<T>): Promise<T> {
     if (this.#closed) throw new StoreError("the store is closed");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${2 * this.#timeoutMs} ms`), { code: "ETIMEDOUT" })), 2 * this.#timeoutMs);
+    });
     try {
-      return await work();
+      return await Promise.race([work(), late]);
     } catch (error) {
       throw this.#explain(error);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
