@@ -2,32 +2,28 @@
 // Every change is one upsert statement whose WHERE compares order tickets (a hybrid clock), so concurrent writers on
 // several replicas never lose an update and an older request never overwrites a newer one; deletes leave tombstones
 // carrying their ticket. Searches walk the HNSW graph over half-precision copies and score the float32 vectors.
-import postgres, { type Sql } from "postgres";
+import type postgres from "postgres";
+import type { Sql } from "postgres";
 import type { PendingMigration } from "../pipeline-migration.ts";
 import { StoreError } from "../store-error.ts";
 import type { Neighbour, VectorIndex } from "../vector-index.ts";
+import { type ConnectionOptions, connect, describeUrl, TIMEOUT_MS } from "./connection.ts";
 import { HybridClock } from "./hybrid-clock.ts";
 import { EMBEDDINGS, prepareSchema, readStoredIndex } from "./schema.ts";
 import { asStoreError, isUnavailable } from "./unavailable.ts";
 import { fromVectorText, squaredDistance, toVectorText } from "./vector-text.ts";
 
-export interface PostgresStoreOptions {
-  /** postgres://user:password@host:5432/db?sslmode=require (TLS settings, application_name and the like ride along). */
-  url: string;
+export { describeUrl };
+
+export interface PostgresStoreOptions extends ConnectionOptions {
   dimensions: number;
   pipeline: string;
-  /** Connections this replica keeps open at most (VECTOR_STORE_POOL_SIZE). */
-  poolSize?: number;
-  /** Longest wait to connect, and longest a statement may run (VECTOR_STORE_TIMEOUT_MS). */
-  timeoutMs?: number;
   /** Tables with fewer live rows are searched exactly, by a sequential scan (a few milliseconds). */
   exactBelow?: number;
   /** Told about each failed attempt to reach the database at start (default: stderr). */
   warn?: (message: string) => void;
 }
 
-export const POOL_SIZE = 10;
-export const TIMEOUT_MS = 5_000;
 /** 1,000 rows of 464 float32s are 1.9 MB: a scan of that many takes a few ms, and is exact. */
 export const EXACT_BELOW = 1_000;
 /** pgvector's default ef_search; a search for k neighbours explores 2k candidates, at least this many. */
@@ -89,7 +85,7 @@ export class PostgresStore implements VectorIndex {
    * pipeline's than `expected` (without `expected`, opened as whatever pipeline made it).
    */
   static async openReadOnly(
-    options: Omit<PostgresStoreOptions, "dimensions" | "pipeline">,
+    options: ConnectionOptions,
     expected?: { dimensions: number; pipeline: string },
   ): Promise<PostgresStore | null> {
     const sql = connect(options);
@@ -292,25 +288,4 @@ export class PostgresStore implements VectorIndex {
     }
     return asStoreError(error, this.location);
   }
-}
-
-function connect(options: Pick<PostgresStoreOptions, "url" | "poolSize" | "timeoutMs">): Sql {
-  const timeoutMs = options.timeoutMs ?? TIMEOUT_MS;
-  return postgres(options.url, {
-    max: options.poolSize ?? POOL_SIZE,
-    connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
-    // Connections are closed after a minute unused and renewed every half hour, so a failover or a proxy's restart
-    // is picked up without a restart of the service.
-    idle_timeout: 60,
-    max_lifetime: 30 * 60,
-    connection: { application_name: "fashion-image-processor", statement_timeout: timeoutMs },
-    onnotice: () => {},
-  });
-}
-
-/** host:port/database, never the user's password. */
-export function describeUrl(url: string): string {
-  const parsed = URL.parse(url);
-  if (!parsed) return "PostgreSQL";
-  return `${parsed.hostname}${parsed.port ? `:${parsed.port}` : ""}${parsed.pathname}`;
 }
