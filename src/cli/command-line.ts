@@ -40,8 +40,8 @@ export const DEFAULT_TOP = 10;
 const MAX_TOP = 1000;
 
 const ENVIRONMENT_NOTE = `Settings come from the environment (PORT, HOST, DATA_DIR, MODEL_PATH, INFERENCE_BACKEND,
-CATALOG_API_URL or CATALOG_DIR, VECTOR_STORE_URL, ...; see the README). In the compiled binary MODEL_PATH defaults to the embedded
-model, and native libraries are unpacked into NATIVE_LIB_DIR (default: $TMPDIR/${PROGRAM}-<uid>).`;
+CATALOG_API_URL or CATALOG_DIR, VECTOR_STORE_URL, ...; see the README). In the compiled binary MODEL_PATH defaults
+to the embedded model, and native libraries are unpacked into NATIVE_LIB_DIR (default: $TMPDIR/${PROGRAM}-<uid>).`;
 
 const FORMS: [form: string, what: string][] = [
   ["[serve]", "run the HTTP service (the default)"],
@@ -80,14 +80,15 @@ running service is using: stop the service first.`,
 
 Embeds <image> (JPEG, PNG or WebP) and prints the N (default ${DEFAULT_TOP}) stored products that look most like
 it, best first, one per line: id, score (cosine similarity, 1 for the same photo) and image_url. --json prints
-{"similar_products": [...]}, the shape of POST /similar-products/upload. Reads DATA_DIR without changing it (it
-searches a private copy), so it is safe while the service runs.`,
+{"similar_products": [...]}, the shape of POST /similar-products/upload. Reads DATA_DIR (or, with VECTOR_STORE_URL,
+the database) without changing it, so it is safe while the service runs.`,
   duplicates: `Usage: ${PROGRAM} duplicates [--min-score S] [--json]
 
 Prints the groups of stored products whose photos score at least S (default ${DEFAULT_MIN_SCORE}, from ${LOWEST_MIN_SCORE} to 1) with
 each other, largest first, one per line: size, lowest score inside the group, ids. Groups are connected components
 (A~B and B~C put A and C together). --json prints {"groups": [...]}, the shape of GET /embeddings/duplicates. Reads
-DATA_DIR without changing it (a private copy), loads no model, and reports progress on stderr.`,
+DATA_DIR (or, with VECTOR_STORE_URL, the database) without changing it, loads no model, and reports progress on
+stderr.`,
   "migrate-store": `Usage: ${PROGRAM} migrate-store --from <DATA_DIR | postgres://...> --to <DATA_DIR | postgres://...>
 
 Copies every vector of an index, as stored (no photo is fetched or embedded again), from a DATA_DIR into PostgreSQL

@@ -106,6 +106,20 @@ describe("PostgresStore", () => {
     }
   });
 
+  test("a replica starting removes tombstones older than a day, and keeps the recent ones", async () => {
+    await emptyDatabase();
+    const store = await openStore();
+    for (const id of [1, 2, 3]) await store.put(id, unit(id));
+    await store.delete(1);
+    await store.delete(2);
+    await store.close();
+    await server.db.exec("UPDATE fip_embeddings SET updated_at = now() - interval '25 hours' WHERE product_id = 1");
+    const restarted = await openStore();
+    const rows = await server.db.query<{ id: number; live: boolean }>("SELECT product_id::int AS id, embedding IS NOT NULL AS live FROM fip_embeddings ORDER BY 1");
+    expect(rows.rows).toEqual([{ id: 2, live: false }, { id: 3, live: true }]);
+    await restarted.close();
+  });
+
   test("scores are the embedded store's for the same vectors; through the HNSW graph, every score is exact", async () => {
     await emptyDatabase();
     const dimensions = 464;

@@ -9,6 +9,8 @@ import { StoreError } from "../store-error.ts";
 const MIGRATION_LOCK = 0x66697001;
 
 export const EMBEDDINGS = "fip_embeddings";
+/** Tombstones older than this are removed when a replica starts. */
+const TOMBSTONE_DAYS = 1;
 
 /**
  * Versioned steps, applied in order and recorded in fip_schema_migrations. Never edit a released step: add one.
@@ -55,8 +57,8 @@ function createEmbeddings(pipeline: string, dimensions: number): string {
 
 /**
  * Brings the schema up to date and the embeddings table to `pipeline`: created if missing; if it holds another
- * pipeline's vectors, its products are recorded to be embedded again and it is replaced by an empty one. Returns the
- * products still waiting to be embedded again, or null.
+ * pipeline's vectors, its products are recorded to be embedded again and it is replaced by an empty one. Removes
+ * tombstones older than a day. Returns the products still waiting to be embedded again, or null.
  */
 export async function prepareSchema(sql: Sql, pipeline: string, dimensions: number): Promise<PendingMigration | null> {
   const pending = await sql.begin(async (tx) => {
@@ -72,6 +74,8 @@ export async function prepareSchema(sql: Sql, pipeline: string, dimensions: numb
       await tx`INSERT INTO fip_schema_migrations (version) VALUES (${step.version})`;
     }
     await moveToPipeline(tx, pipeline, dimensions);
+    // A tombstone only has to outlive the requests older than its delete, which are long finished after a day.
+    await tx.unsafe(`DELETE FROM ${EMBEDDINGS} WHERE embedding IS NULL AND updated_at < now() - interval '${TOMBSTONE_DAYS} day'`);
     return tx<{ product_id: string; from_pipeline: string }[]>`SELECT product_id, from_pipeline FROM fip_reembed ORDER BY product_id`;
   });
   if (pending.length === 0) return null;
