@@ -20,12 +20,14 @@ describe.skipIf(!HAVE_MODEL)("two replicas on one PostgreSQL index", () => {
   let a: ServiceProcess;
   let b: ServiceProcess;
   let folder: string;
+  /** Shared by both replicas, as on one host with the default ./data: with the index in PostgreSQL it holds none of it. */
+  let dataDir: string;
 
   const startReplica = async () =>
     cleanup.use(
       await startService(
         {
-          DATA_DIR: cleanup.use(await tempDir("fip-e2e-replica-data-")).path,
+          DATA_DIR: dataDir,
           CATALOG_DIR: folder,
           VECTOR_STORE_URL: database.url,
           VECTOR_STORE_POOL_SIZE: "4",
@@ -39,6 +41,7 @@ describe.skipIf(!HAVE_MODEL)("two replicas on one PostgreSQL index", () => {
   beforeAll(async () => {
     database = cleanup.use(await startPgliteServer());
     folder = cleanup.use(await tempDir("fip-e2e-replica-photos-")).path;
+    dataDir = cleanup.use(await tempDir("fip-e2e-replica-data-")).path;
     await writePhotoFolder(photos, folder);
     [a, b] = await Promise.all([startReplica(), startReplica()]);
   }, 300_000);
