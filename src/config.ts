@@ -18,7 +18,7 @@ const commaList = (value: string | undefined) => (value ?? "").split(",").map((i
 export const MIN_API_KEY_LENGTH = 16;
 
 /** Settings whose values must never be repeated in an error message or a log line. */
-const SECRET_VARIABLES = new Set(["API_KEYS", "CATALOG_API_TOKEN"]);
+const SECRET_VARIABLES = new Set(["API_KEYS", "CATALOG_API_TOKEN", "VECTOR_STORE_URL"]);
 
 const httpUrl = z
   .url({ protocol: /^https?$/ })
@@ -65,6 +65,12 @@ const envSchema = z
     PORT: z.coerce.number().int().min(0).max(65535).default(8000),
     HOST: z.string().min(1).default("0.0.0.0"),
     DATA_DIR: z.string().min(1).default("./data"),
+    VECTOR_STORE_URL: z.preprocess(
+      emptyAsUnset,
+      z.url({ protocol: /^postgres(ql)?$/, message: "must be a postgres://user:password@host:5432/database URL" }).optional(),
+    ),
+    VECTOR_STORE_POOL_SIZE: positiveInt(10),
+    VECTOR_STORE_TIMEOUT_MS: positiveInt(5_000),
     MODEL_PATH: z.string().min(1).default("./models/resnet50.onnx"),
     INFERENCE_BACKEND: z.enum(["native", "wasm"]).default("native"),
     INFERENCE_THREADS: positiveInt(2),
@@ -141,6 +147,11 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
+  /**
+   * Where the vector index lives: `url` null is the embedded store in `dataDir`; a postgres:// URL is a table in
+   * PostgreSQL shared by every replica, through at most `poolSize` connections, each wait bounded by `timeoutMs`.
+   */
+  vectorStore: { url: string | null; poolSize: number; timeoutMs: number };
   modelPath: string;
   /** `decodeWorkers`: threads that decode photos, beside the model's `threads`. */
   inference: { backend: "native" | "wasm"; threads: number; batchSize: number; decodeWorkers: number };
@@ -210,6 +221,7 @@ export function parseConfig(
     port: e.PORT,
     host: e.HOST,
     dataDir: e.DATA_DIR,
+    vectorStore: { url: e.VECTOR_STORE_URL ?? null, poolSize: e.VECTOR_STORE_POOL_SIZE, timeoutMs: e.VECTOR_STORE_TIMEOUT_MS },
     modelPath: e.MODEL_PATH,
     inference: {
       backend: e.INFERENCE_BACKEND,

@@ -17,8 +17,8 @@ import { loadShippedProjection, SHIPPED_PROJECTION_PATH } from "./inference/ship
 import { type ServiceObserver, silentObserver } from "./observability/observer.ts";
 import { DuplicateFinder } from "./similarity/duplicate-finder.ts";
 import { SimilarityService } from "./similarity/similarity.ts";
-import { prepareMigration } from "./store/pipeline-migration.ts";
-import { readStoredPipeline, VectorStore } from "./store/vector-store.ts";
+import { openIndex, openIndexReadOnly } from "./store/open-index.ts";
+import type { VectorIndex } from "./store/vector-index.ts";
 import { EmbeddingJobs } from "./tasks/embedding-jobs.ts";
 import { TaskRegistry } from "./tasks/task-registry.ts";
 import { TaskRunner } from "./tasks/task-runner.ts";
@@ -54,7 +54,10 @@ export function loadPipelineProjection(): Projection {
 }
 
 export interface Services {
-  store: VectorStore;
+  /** The embedded store in DATA_DIR, or PostgreSQL shared with other replicas (VECTOR_STORE_URL). */
+  store: VectorIndex;
+  /** The index is shared with other replicas (VECTOR_STORE_URL); tasks are not: each lives on the replica that made it. */
+  sharedIndex: boolean;
   embedder: Embedder;
   jobs: EmbeddingJobs;
   similarity: SimilarityService;
@@ -89,13 +92,13 @@ export interface ServicesOptions {
 export async function createServices(config: Config, options: ServicesOptions = {}): Promise<Services> {
   const observer = options.observer ?? silentObserver;
   const projection = loadPipelineProjection();
-  const [session, { store, migration }] = await Promise.all([
+  const [session, { index: store, migration }] = await Promise.all([
     openModelThread({
       modelPath: config.modelPath,
       backend: config.inference.backend,
       threads: config.inference.threads,
     }),
-    openStore(config.dataDir, projection.outputDims),
+    openIndex({ dataDir: config.dataDir, ...config.vectorStore }, { dimensions: projection.outputDims, pipeline: PIPELINE.name }),
   ]);
   const catalog = createCatalog(config.catalog, config.catalogHttp);
   const embedder = new Embedder(session, {
@@ -124,9 +127,10 @@ export async function createServices(config: Config, options: ServicesOptions = 
     pipelineWidth: Math.max(config.inference.batchSize, config.catalogHttp.concurrency) * 2,
     maxCatalogPages: config.catalogMaxPages,
   });
-  if (migration) jobs.migrateProducts(migration);
+  if (migration) await jobs.migrateProducts(migration);
   return {
     store,
+    sharedIndex: config.vectorStore.url !== null,
     embedder,
     jobs,
     similarity: new SimilarityService({ store, embedder, imageUrlTemplate: config.imageUrlTemplate, observer }),
@@ -149,16 +153,14 @@ export async function createServices(config: Config, options: ServicesOptions = 
 }
 
 /**
- * What the `search` command needs: the model and a read-only view of DATA_DIR's index, which takes no lock and writes
- * nothing, so it is safe beside a service using the same DATA_DIR. Null when DATA_DIR holds no index.
+ * What the `search` command needs: the model and a read-only view of the index, which takes no lock and writes
+ * nothing, so it is safe beside a service using the same index. Null when there is no index.
  */
 export async function openSearchOnly(config: Config): Promise<{ similarity: SimilarityService; close(): Promise<void> } | null> {
-  if (!(await readStoredPipeline(config.dataDir))) return null;
   const projection = loadPipelineProjection();
-  const [session, store] = await Promise.all([
-    openModelThread({ modelPath: config.modelPath, backend: config.inference.backend, threads: config.inference.threads }),
-    VectorStore.openReadOnly({ dataDir: config.dataDir, dimensions: projection.outputDims, pipeline: PIPELINE.name }),
-  ]);
+  const store = await openIndexReadOnly({ dataDir: config.dataDir, ...config.vectorStore }, { dimensions: projection.outputDims, pipeline: PIPELINE.name });
+  if (!store) return null;
+  const session = await openModelThread({ modelPath: config.modelPath, backend: config.inference.backend, threads: config.inference.threads });
   const embedder = new Embedder(session, {
     maxBatchSize: 1,
     maxPixels: config.maxImagePixels,
@@ -178,12 +180,6 @@ export async function openSearchOnly(config: Config): Promise<{ similarity: Simi
       await session.close();
     },
   };
-}
-
-async function openStore(dataDir: string, dimensions: number) {
-  const migration = await prepareMigration(dataDir, PIPELINE.name);
-  const store = await VectorStore.open({ dataDir, dimensions, pipeline: PIPELINE.name });
-  return { store, migration };
 }
 
 /** Holds the services once loaded; until then, requests that need them are answered 503. */

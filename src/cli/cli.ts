@@ -55,6 +55,10 @@ async function run(command: Command, env: Record<string, string | undefined>): P
       const { printDuplicates } = await import("./find-duplicates.ts");
       return printDuplicates({ minScore: command.minScore, json: command.json }, env);
     }
+    case "migrate-store": {
+      const { migrateStore } = await import("./migrate-store.ts");
+      return migrateStore(command.from, command.to, env);
+    }
     case "healthcheck": {
       const { healthcheck } = await import("./healthcheck.ts");
       return healthcheck(env);

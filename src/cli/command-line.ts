@@ -18,10 +18,11 @@ export type Command =
   | { name: "search"; image: string; top: number; json: boolean }
   | { name: "duplicates"; minScore: number; json: boolean }
   | { name: "healthcheck" }
+  | { name: "migrate-store"; from: string; to: string }
   | { name: "help"; topic: CommandName | null }
   | { name: "version" };
 
-export type CommandName = "serve" | "index" | "search" | "duplicates" | "healthcheck";
+export type CommandName = "serve" | "index" | "search" | "duplicates" | "healthcheck" | "migrate-store";
 
 /** A command line that cannot be run: the message names what is wrong, `topic` picks the usage to show. */
 export class UsageError extends Error {
@@ -39,8 +40,8 @@ export const DEFAULT_TOP = 10;
 const MAX_TOP = 1000;
 
 const ENVIRONMENT_NOTE = `Settings come from the environment (PORT, HOST, DATA_DIR, MODEL_PATH, INFERENCE_BACKEND,
-CATALOG_API_URL or CATALOG_DIR, ...; see the README). In the compiled binary MODEL_PATH defaults to the embedded
-model, and native libraries are unpacked into NATIVE_LIB_DIR (default: $TMPDIR/${PROGRAM}-<uid>).`;
+CATALOG_API_URL or CATALOG_DIR, VECTOR_STORE_URL, ...; see the README). In the compiled binary MODEL_PATH defaults
+to the embedded model, and native libraries are unpacked into NATIVE_LIB_DIR (default: $TMPDIR/${PROGRAM}-<uid>).`;
 
 const FORMS: [form: string, what: string][] = [
   ["[serve]", "run the HTTP service (the default)"],
@@ -48,6 +49,7 @@ const FORMS: [form: string, what: string][] = [
   ["search <image> [--top N] [--json]", "print the stored products most like a photo"],
   ["duplicates [--min-score S] [--json]", "print groups of near-identical products in DATA_DIR"],
   ["healthcheck", "exit 0 if the service answers /health"],
+  ["migrate-store --from A --to B", "copy an index between a DATA_DIR and PostgreSQL, without re-embedding"],
   ["--help | --version", ""],
 ];
 
@@ -78,14 +80,21 @@ running service is using: stop the service first.`,
 
 Embeds <image> (JPEG, PNG or WebP) and prints the N (default ${DEFAULT_TOP}) stored products that look most like
 it, best first, one per line: id, score (cosine similarity, 1 for the same photo) and image_url. --json prints
-{"similar_products": [...]}, the shape of POST /similar-products/upload. Reads DATA_DIR without changing it (it
-searches a private copy), so it is safe while the service runs.`,
+{"similar_products": [...]}, the shape of POST /similar-products/upload. Reads DATA_DIR (or, with VECTOR_STORE_URL,
+the database) without changing it, so it is safe while the service runs.`,
   duplicates: `Usage: ${PROGRAM} duplicates [--min-score S] [--json]
 
 Prints the groups of stored products whose photos score at least S (default ${DEFAULT_MIN_SCORE}, from ${LOWEST_MIN_SCORE} to 1) with
 each other, largest first, one per line: size, lowest score inside the group, ids. Groups are connected components
 (A~B and B~C put A and C together). --json prints {"groups": [...]}, the shape of GET /embeddings/duplicates. Reads
-DATA_DIR without changing it (a private copy), loads no model, and reports progress on stderr.`,
+DATA_DIR (or, with VECTOR_STORE_URL, the database) without changing it, loads no model, and reports progress on
+stderr.`,
+  "migrate-store": `Usage: ${PROGRAM} migrate-store --from <DATA_DIR | postgres://...> --to <DATA_DIR | postgres://...>
+
+Copies every vector of an index, as stored (no photo is fetched or embedded again), from a DATA_DIR into PostgreSQL
+(the table VECTOR_STORE_URL names) or back. The target must be empty or hold an index of the same pipeline; products
+already there are replaced, others are kept. Stop the services writing to either side first: a DATA_DIR in use is
+refused (its lock), and changes made to the source meanwhile may be missed. Exits 0 once everything is copied.`,
   healthcheck: `Usage: ${PROGRAM} healthcheck
 
 Asks the service on this machine (HOST, PORT; default 127.0.0.1:8000) for GET /health; exits 0 when it answers
@@ -96,7 +105,7 @@ export function helpText(topic: CommandName | null): string {
   return HELP[topic ?? "top"];
 }
 
-const COMMAND_NAMES: readonly CommandName[] = ["serve", "index", "search", "duplicates", "healthcheck"];
+const COMMAND_NAMES: readonly CommandName[] = ["serve", "index", "search", "duplicates", "healthcheck", "migrate-store"];
 
 const isCommandName = (word: string): word is CommandName => (COMMAND_NAMES as readonly string[]).includes(word);
 
@@ -139,6 +148,13 @@ export function parseCommandLine(argv: readonly string[]): Command {
     case "duplicates":
       if (positionals.length > 0) throw new UsageError(`${first} takes no arguments`, first);
       return { name: "duplicates", minScore: parseMinScore(parsed.values["min-score"]), json: parsed.values.json === true };
+    case "migrate-store": {
+      if (positionals.length > 0) throw new UsageError(`${first} takes --from and --to, not ${JSON.stringify(positionals[0])}`, first);
+      const { from, to } = parsed.values;
+      if (!from || !to) throw new UsageError(`${first} needs --from and --to (a DATA_DIR or a postgres:// URL each)`, first);
+      if (from === to) throw new UsageError(`${first}: --from and --to are the same index`, first);
+      return { name: "migrate-store", from, to };
+    }
   }
 }
 
@@ -152,8 +168,9 @@ function parseCommandArgs(command: CommandName, args: string[]) {
         help: { type: "boolean", short: "h" },
         ...(command === "search" ? { top: { type: "string", short: "n" }, json: { type: "boolean" } } : {}),
         ...(command === "duplicates" ? { "min-score": { type: "string" }, json: { type: "boolean" } } : {}),
+        ...(command === "migrate-store" ? { from: { type: "string" }, to: { type: "string" } } : {}),
       },
-    }) as { values: { help?: boolean; top?: string; json?: boolean; "min-score"?: string }; positionals: string[] };
+    }) as { values: { help?: boolean; top?: string; json?: boolean; "min-score"?: string; from?: string; to?: string }; positionals: string[] };
   } catch (error) {
     // node:util's messages are already precise ("Unknown option '--x'", "Option '--top <value>' argument missing").
     throw new UsageError((error as Error).message, command);

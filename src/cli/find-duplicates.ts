@@ -1,10 +1,11 @@
-// `duplicates`: the groups of near-identical products in DATA_DIR's index, as GET /embeddings/duplicates answers them.
-// Needs only the index (no model, no catalogue); opens it read-only, like `search`, so a running service is safe.
+// `duplicates`: the groups of near-identical products in the index (DATA_DIR's, or VECTOR_STORE_URL's), as
+// GET /embeddings/duplicates answers them. Needs only the index (no model, no catalogue); opens it read-only, like
+// `search`, so a running service is safe.
 import { resolve } from "node:path";
 import { parseConfig } from "../config.ts";
 import { withBinaryDefaults } from "../runtime/standalone.ts";
 import { findDuplicateGroups } from "../similarity/duplicates.ts";
-import { readStoredPipeline, VectorStore } from "../store/vector-store.ts";
+import { openIndexReadOnly } from "../store/open-index.ts";
 import { EXIT_FAILURE, EXIT_OK } from "./command-line.ts";
 
 export async function printDuplicates(options: { minScore: number; json: boolean }, env: Record<string, string | undefined>): Promise<number> {
@@ -12,12 +13,11 @@ export async function printDuplicates(options: { minScore: number; json: boolean
   const hasCatalog = Boolean(env.CATALOG_API_URL || env.CATALOG_DIR);
   const config = parseConfig(await withBinaryDefaults(hasCatalog ? env : { ...env, CATALOG_DIR: "." }));
   const dataDir = resolve(config.dataDir);
-  const stored = await readStoredPipeline(dataDir);
-  if (!stored) {
-    console.error(`duplicates: no index in ${dataDir}; build one with \`index <folder>\` or the service (DATA_DIR)`);
+  const store = await openIndexReadOnly({ dataDir, ...config.vectorStore });
+  if (!store) {
+    console.error(`duplicates: no index in ${config.vectorStore.url ? "the database of VECTOR_STORE_URL" : dataDir}; build one with \`index <folder>\` or the service (DATA_DIR)`);
     return EXIT_FAILURE;
   }
-  const store = await VectorStore.openReadOnly({ dataDir, dimensions: stored.dimensions, pipeline: stored.pipeline });
   try {
     let lastPercent = -1;
     const groups = await findDuplicateGroups(store, options.minScore, {
@@ -28,10 +28,11 @@ export async function printDuplicates(options: { minScore: number; json: boolean
         console.error(`duplicates: ${done}/${total} products searched`);
       },
     });
+    const productsScanned = await store.count();
     if (options.json) {
-      console.log(JSON.stringify({ groups: groups.map((group) => ({ ...group, size: group.product_ids.length })), min_score: options.minScore, products_scanned: store.count }));
+      console.log(JSON.stringify({ groups: groups.map((group) => ({ ...group, size: group.product_ids.length })), min_score: options.minScore, products_scanned: productsScanned }));
     } else {
-      console.log(`size  lowest    product ids (min score ${options.minScore}, ${groups.length} groups among ${store.count} products)`);
+      console.log(`size  lowest    product ids (min score ${options.minScore}, ${groups.length} groups among ${productsScanned} products)`);
       for (const group of groups) {
         console.log(`${String(group.product_ids.length).padStart(4)}  ${group.lowest_score.toFixed(6)}  ${group.product_ids.join(" ")}`);
       }

@@ -55,11 +55,13 @@ export async function indexFolder(folder: string, env: Record<string, string | u
     // Photos the shutdown stops are not failures: only what failed before the interrupt is reported.
     const failedBefore = { count: task.progress.failed, errors: [...task.errors] };
     process.stderr.write(`\ninterrupted: saving what was embedded (up to ${INTERRUPT_GRACE_MS / 1000} s)\n`);
-    await services.close(INTERRUPT_GRACE_MS);
+    await services.finishTasks(INTERRUPT_GRACE_MS);
+    const held = await services.store.count();
+    await services.close(0);
     const { done, total } = progress();
     console.log(
       [
-        `interrupted: embedded ${done} of ${total} photos from ${dir}; the index now holds ${services.store.count}; ` +
+        `interrupted: embedded ${done} of ${total} photos from ${dir}; the index now holds ${held}; ` +
           `run index again for the rest`,
         ...failureLines(failedBefore.errors, failedBefore.count),
       ].join("\n"),
@@ -68,8 +70,9 @@ export async function indexFolder(folder: string, env: Record<string, string | u
   }
   const finished = progress();
   // Writes the final snapshot, so the next start (or `search`) replays nothing.
+  const held = await services.store.count();
   await services.close(0);
-  console.log(summary(task, finished, dir, services.store.count, skipped));
+  console.log(summary(task, finished, dir, held, skipped));
   return task.status === "succeeded" && task.progress.done > 0 ? EXIT_OK : EXIT_FAILURE;
 }
 

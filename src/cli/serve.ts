@@ -69,11 +69,11 @@ export async function serve(env: Record<string, string | undefined>): Promise<nu
   process.on("SIGINT", () => void stop("SIGINT"));
 
   const started = performance.now();
-  const loading = createServices(config, { observer: combineObservers(metrics.observer, logTasks(logger)) }).then((ready) => {
+  const loading = createServices(config, { observer: combineObservers(metrics.observer, logTasks(logger)) }).then(async (ready) => {
     loaded = ready;
     services.fill(ready);
     log(
-      `ready in ${Math.round(performance.now() - started)} ms: ${ready.store.count} embeddings in ${config.dataDir}, ` +
+      `ready in ${Math.round(performance.now() - started)} ms: ${await ready.store.count()} embeddings in ${ready.store.location}, ` +
         `${ready.embedder.backend} inference, model: ${describeModelPath(config.modelPath)}`,
     );
   });

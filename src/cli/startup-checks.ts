@@ -31,6 +31,8 @@ export async function checkStartable(config: Config): Promise<void> {
       );
     });
   }
+  // With the index in PostgreSQL, DATA_DIR holds nothing of it: replicas on one host may share it.
+  if (config.vectorStore.url) return;
   // Taken and given back at once: the store takes it for good when it opens. A second service on the same DATA_DIR is
   // refused here, before it listens (StoreError, one line naming the owner).
   await mkdir(config.dataDir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {

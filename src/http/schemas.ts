@@ -166,7 +166,9 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
 });
 
 /** Every route that needs the model or the index answers 503 until both are loaded (and while shutting down). */
-export const notReadyResponse = errorResponse("The model or the index is still loading, or the service is shutting down");
+export const notReadyResponse = errorResponse(
+  "The model or the index is still loading, the service is shutting down, or the index's database cannot be reached (STORE_UNAVAILABLE)",
+);
 
 /**
  * Writes and uploads: besides NOT_READY and SHUTTING_DOWN, a 503 QUEUE_FULL when too much work is already queued, with

@@ -3,6 +3,8 @@
 // the index size are read from the live services when Prometheus scrapes, so the core never imports prom-client.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Services } from "../services.ts";
+import type { VectorIndex } from "../store/vector-index.ts";
+import { BoundedReading } from "./bounded-reading.ts";
 import type { ServiceObserver } from "./observer.ts";
 
 /**
@@ -18,6 +20,7 @@ const HTTP_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 
 const INFERENCE_SECONDS_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const SEARCH_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64];
+const INDEX_SIZE_TIMEOUT_MS = 1_000;
 
 export interface RequestMeasure {
   method: string;
@@ -35,6 +38,7 @@ export class ServiceMetrics {
 
   /** `readServices` gives the loaded services, or null while they load. */
   constructor(readServices: () => Services | null) {
+    let indexSize: { store: VectorIndex; reading: BoundedReading } | null = null;
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     for (const metric of this.registry.getMetricsAsArray()) {
@@ -107,9 +111,16 @@ export class ServiceMetrics {
       name: "fip_index_embeddings",
       help: "Embeddings in the index (products searchable)",
       registers,
-      collect() {
+      // With PostgreSQL a count is a query: one at a time, and a scrape waits for it at most a second.
+      async collect() {
         const services = readServices();
-        if (services) this.set(services.store.count);
+        if (!services) return;
+        if (indexSize?.store !== services.store) {
+          const store = services.store;
+          indexSize = { store, reading: new BoundedReading(() => store.count(), INDEX_SIZE_TIMEOUT_MS) };
+        }
+        const count = await indexSize.reading.value();
+        if (count !== null) this.set(count);
       },
     });
     const searchSeconds = new Histogram({

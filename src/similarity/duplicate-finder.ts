@@ -1,7 +1,7 @@
 // GET /embeddings/duplicates behind the HTTP layer: answers at once for a small index, and for a large one runs the
 // search as a `find_duplicates` task (with progress) and answers from its result once it is done. A result is kept
-// per threshold and used while the index is unchanged since the search started.
-import type { VectorStore } from "../store/vector-store.ts";
+// per threshold and used while the index is unchanged since the search started (whichever replica changed it).
+import type { VectorIndex } from "../store/vector-index.ts";
 import type { Task, TaskRegistry } from "../tasks/task-registry.ts";
 import type { TaskRunner } from "../tasks/task-runner.ts";
 import { type DuplicateGroup, findDuplicateGroups } from "./duplicates.ts";
@@ -25,14 +25,14 @@ export const INLINE_LIMIT = 2_000;
 const KEPT_REPORTS = 8;
 
 export class DuplicateFinder {
-  readonly #store: VectorStore;
+  readonly #store: VectorIndex;
   readonly #runner: TaskRunner;
   readonly #registry: TaskRegistry;
   readonly #inlineLimit: number;
-  readonly #reports = new Map<number, { report: DuplicatesReport; changes: number }>();
+  readonly #reports = new Map<number, { report: DuplicatesReport; revision: string }>();
   readonly #running = new Map<number, Task>();
 
-  constructor(options: { store: VectorStore; runner: TaskRunner; registry: TaskRegistry; inlineLimit?: number }) {
+  constructor(options: { store: VectorIndex; runner: TaskRunner; registry: TaskRegistry; inlineLimit?: number }) {
     this.#store = options.store;
     this.#runner = options.runner;
     this.#registry = options.registry;
@@ -41,8 +41,8 @@ export class DuplicateFinder {
 
   async find(minScore: number): Promise<DuplicatesAnswer> {
     const kept = this.#reports.get(minScore);
-    if (kept && kept.changes === this.#store.changes) return { state: "ready", report: kept.report };
-    if (this.#store.count <= this.#inlineLimit) return { state: "ready", report: await this.#search(minScore) };
+    if (kept && kept.revision === (await this.#store.revision())) return { state: "ready", report: kept.report };
+    if ((await this.#store.count()) <= this.#inlineLimit) return { state: "ready", report: await this.#search(minScore) };
     const running = this.#running.get(minScore);
     if (running && running.finished_at === null) return { state: "pending", task: running };
     const task = this.#registry.create("find_duplicates", {});
@@ -65,12 +65,12 @@ export class DuplicateFinder {
   }
 
   async #search(minScore: number, options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<DuplicatesReport> {
-    const changes = this.#store.changes;
-    const productsScanned = this.#store.count;
+    const revision = await this.#store.revision();
+    const productsScanned = await this.#store.count();
     const groups = await findDuplicateGroups(this.#store, minScore, options);
     const report = { minScore, groups, productsScanned, computedAt: new Date().toISOString() };
     this.#reports.delete(minScore);
-    this.#reports.set(minScore, { report, changes });
+    this.#reports.set(minScore, { report, revision });
     if (this.#reports.size > KEPT_REPORTS) this.#reports.delete(this.#reports.keys().next().value!);
     return report;
   }

@@ -3,15 +3,11 @@
 // at or above the threshold join their products' groups, so a group is a connected component of the "scores at
 // least minScore" graph (single linkage: A~B and B~C put A and C together even if A and C score lower, which the
 // group's lowest score then shows).
+import type { VectorIndex } from "../store/vector-index.ts";
 import { similarityScore } from "./similarity.ts";
 
-/** What the search needs from the index: the store's public reads. */
-export interface DuplicateSource {
-  readonly count: number;
-  listIds(offset: number, limit: number): { ids: number[]; total: number };
-  vectorOf(id: number): Float32Array | undefined;
-  search(vector: Float32Array, k: number): { id: number; distance: number }[];
-}
+/** What the search needs from the index: its public reads. */
+export type DuplicateSource = Pick<VectorIndex, "count" | "listIds" | "vectorOf" | "nearest">;
 
 export interface DuplicateGroup {
   /** Ascending. */
@@ -30,13 +26,16 @@ export interface FindOptions {
 }
 
 export const DEFAULT_NEIGHBOURS = 16;
-/** Searches between two yields to the event loop, so requests keep being answered during a long search. */
+/**
+ * Searches asked together: the embedded store runs them as one batch over every core, PostgreSQL over the pool's
+ * connections; between two slices, requests keep being answered.
+ */
 const SEARCHES_PER_SLICE = 64;
 
 /** Groups of at least two products, largest first (then highest lowest-score, then smallest first id). */
 export async function findDuplicateGroups(source: DuplicateSource, minScore: number, options: FindOptions = {}): Promise<DuplicateGroup[]> {
   const k = (options.neighbours ?? DEFAULT_NEIGHBOURS) + 1; // the product itself comes back too
-  const { ids } = source.listIds(0, source.count);
+  const { ids } = await source.listIds(0, Number.MAX_SAFE_INTEGER);
   /** Union-find over the products that have at least one partner: id -> parent id (a root is its own parent). */
   const parent = new Map<number, number>();
   const find = (id: number): number => {
@@ -57,18 +56,21 @@ export async function findDuplicateGroups(source: DuplicateSource, minScore: num
     const rootB = find(b);
     if (rootA !== rootB) parent.set(Math.max(rootA, rootB), Math.min(rootA, rootB));
   };
-  for (let i = 0; i < ids.length; i++) {
-    if (i % SEARCHES_PER_SLICE === 0) {
-      options.signal?.throwIfAborted();
-      options.onProgress?.(i, ids.length);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    const id = ids[i]!;
-    const vector = source.vectorOf(id);
-    if (!vector) continue; // deleted meanwhile
-    for (const neighbour of source.search(vector, k)) {
-      if (neighbour.id !== id && similarityScore(neighbour.distance) >= minScore) join(id, neighbour.id);
-    }
+  for (let start = 0; start < ids.length; start += SEARCHES_PER_SLICE) {
+    options.signal?.throwIfAborted();
+    options.onProgress?.(start, ids.length);
+    const slice = ids.slice(start, start + SEARCHES_PER_SLICE);
+    const found = await Promise.all(
+      slice.map(async (id) => {
+        const vector = await source.vectorOf(id);
+        return vector ? source.nearest(vector, k) : []; // deleted meanwhile
+      }),
+    );
+    slice.forEach((id, i) => {
+      for (const neighbour of found[i]!) {
+        if (neighbour.id !== id && similarityScore(neighbour.distance) >= minScore) join(id, neighbour.id);
+      }
+    });
   }
   options.onProgress?.(ids.length, ids.length);
 
@@ -81,7 +83,7 @@ export async function findDuplicateGroups(source: DuplicateSource, minScore: num
   for (const group of members.values()) {
     if (group.length < 2) continue;
     group.sort((a, b) => a - b);
-    groups.push({ product_ids: group, lowest_score: lowestScore(source, group) });
+    groups.push({ product_ids: group, lowest_score: await lowestScore(source, group) });
   }
   return groups.sort((a, b) => b.product_ids.length - a.product_ids.length || b.lowest_score - a.lowest_score || a.product_ids[0]! - b.product_ids[0]!);
 }
@@ -90,8 +92,8 @@ export async function findDuplicateGroups(source: DuplicateSource, minScore: num
 export const EXACT_PAIRS_UP_TO = 300;
 
 /** The lowest score over the pairs of the group's stored vectors (see EXACT_PAIRS_UP_TO). */
-function lowestScore(source: DuplicateSource, ids: number[]): number {
-  const vectors = ids.map((id) => source.vectorOf(id)).filter((vector) => vector !== undefined);
+async function lowestScore(source: DuplicateSource, ids: number[]): Promise<number> {
+  const vectors = (await Promise.all(ids.map((id) => source.vectorOf(id)))).filter((vector) => vector !== undefined);
   let lowest = 1;
   for (let a = 0; a < Math.min(vectors.length, EXACT_PAIRS_UP_TO); a++) {
     for (let b = a + 1; b < vectors.length; b++) {

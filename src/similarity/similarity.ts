@@ -3,7 +3,7 @@ import { imageUrlFor } from "../config.ts";
 import { AppError } from "../errors.ts";
 import type { Embedder } from "../inference/embedder.ts";
 import { type ServiceObserver, secondsSince, silentObserver } from "../observability/observer.ts";
-import type { Neighbour, VectorStore } from "../store/vector-store.ts";
+import type { Neighbour, VectorIndex } from "../store/vector-index.ts";
 
 /**
  * The score shown to clients: the cosine similarity of the two unit-length embeddings, from the squared L2 distance
@@ -31,13 +31,13 @@ export interface SimilarityQuery {
 }
 
 export class SimilarityService {
-  readonly #store: VectorStore;
+  readonly #store: VectorIndex;
   readonly #embedder: Embedder;
   readonly #imageUrlTemplate: string;
   readonly #observer: Pick<ServiceObserver, "search">;
 
   constructor(options: {
-    store: VectorStore;
+    store: VectorIndex;
     embedder: Embedder;
     imageUrlTemplate: string;
     observer?: Pick<ServiceObserver, "search">;
@@ -49,7 +49,7 @@ export class SimilarityService {
   }
 
   async similarToProduct(productId: number, query: SimilarityQuery): Promise<SimilarProduct[]> {
-    const vector = this.#store.vectorOf(productId);
+    const vector = await this.#store.vectorOf(productId);
     if (!vector) {
       throw new AppError(
         "EMBEDDING_NOT_FOUND",

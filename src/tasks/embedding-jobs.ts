@@ -7,14 +7,14 @@ import type { Catalog } from "../catalog/catalog.ts";
 import { AppError } from "../errors.ts";
 import type { Embedder } from "../inference/embedder.ts";
 import type { PendingMigration } from "../store/pipeline-migration.ts";
-import type { VectorStore } from "../store/vector-store.ts";
+import type { VectorIndex } from "../store/vector-index.ts";
 import type { Task, TaskRegistry } from "./task-registry.ts";
 import type { TaskContext, TaskRunner } from "./task-runner.ts";
 
 export interface EmbeddingJobsOptions {
   catalog: Catalog;
   embedder: Embedder;
-  store: VectorStore;
+  store: VectorIndex;
   runner: TaskRunner;
   /** Products queued or in flight across the write tasks; a catalogue walk and a migration take none. */
   admission: Admission;
@@ -29,7 +29,7 @@ const SINGLE_PRODUCT_PRIORITY = 1;
 export class EmbeddingJobs {
   readonly #catalog: Catalog;
   readonly #embedder: Embedder;
-  readonly #store: VectorStore;
+  readonly #store: VectorIndex;
   readonly #runner: TaskRunner;
   readonly #registry: TaskRegistry;
   readonly #pipelineWidth: number;
@@ -94,9 +94,11 @@ export class EmbeddingJobs {
    * Embeds again, with this build's pipeline, every product of an index that another pipeline made; the migration
    * is finished (the old index removed) only if the task ran to its end, not if a shutdown cut it short.
    */
-  migrateProducts(migration: PendingMigration): Task {
+  async migrateProducts(migration: PendingMigration): Promise<Task> {
     const sequence = this.#store.takeSequence();
-    const pending = migration.productIds.filter((id) => !this.#store.has(id));
+    // One listing rather than a question per product: the index may be a database away.
+    const stored = new Set((await this.#store.listIds(0, Number.MAX_SAFE_INTEGER)).ids);
+    const pending = migration.productIds.filter((id) => !stored.has(id));
     const task = this.#registry.create("migrate_index", { productIds: pending });
     return this.#runner.submit(task, async (context) => {
       await this.#ingest(pending, sequence, this.#pipelineWidth, context);

@@ -15,6 +15,7 @@ describe("parseCommandLine", () => {
     [["duplicates"], { name: "duplicates", minScore: 0.98, json: false }],
     [["duplicates", "--min-score", "0.95", "--json"], { name: "duplicates", minScore: 0.95, json: true }],
     [["duplicates", "--min-score=1"], { name: "duplicates", minScore: 1, json: false }],
+    [["migrate-store", "--from", "./data", "--to", "postgres://db/shop"], { name: "migrate-store", from: "./data", to: "postgres://db/shop" }],
     [["healthcheck"], { name: "healthcheck" }],
     [["--version"], { name: "version" }],
     [["-v"], { name: "version" }],
@@ -49,6 +50,9 @@ describe("parseCommandLine", () => {
     [["duplicates", "--min-score", "1.01"], "--min-score must be a number from 0.8 to 1", "duplicates"],
     [["duplicates", "--min-score", "abc"], "--min-score must be a number from 0.8 to 1", "duplicates"],
     [["duplicates", "--top", "3"], "Unknown option '--top'", "duplicates"],
+    [["migrate-store", "--from", "./data"], "migrate-store needs --from and --to", "migrate-store"],
+    [["migrate-store", "--from", "./data", "--to", "./data"], "--from and --to are the same index", "migrate-store"],
+    [["migrate-store", "x", "--from", "a", "--to", "b"], 'migrate-store takes --from and --to, not "x"', "migrate-store"],
   ])("%p is a usage error", (argv, message, topic) => {
     let error: unknown;
     try {
@@ -62,7 +66,7 @@ describe("parseCommandLine", () => {
   });
 
   test("every command has its own help", () => {
-    for (const topic of ["serve", "index", "search", "duplicates", "healthcheck"] as const) {
+    for (const topic of ["serve", "index", "search", "duplicates", "healthcheck", "migrate-store"] as const) {
       expect(helpText(topic)).toStartWith(`Usage: fashion-image-processor ${topic === "serve" ? "[serve]" : topic}`);
     }
   });

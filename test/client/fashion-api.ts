@@ -333,7 +333,7 @@ export interface components {
          * @description What went wrong, stable across versions; the message says it for people. See the README's Errors table.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "PRODUCT_NOT_FOUND" | "EMBEDDING_NOT_FOUND" | "TASK_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INVALID_IMAGE" | "IMAGE_TOO_LARGE" | "CATALOG_UNAVAILABLE" | "WALK_IN_PROGRESS" | "QUEUE_FULL" | "OUTBOUND_URL_REFUSED" | "NOT_READY" | "SHUTTING_DOWN" | "INTERNAL";
+        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "PRODUCT_NOT_FOUND" | "EMBEDDING_NOT_FOUND" | "TASK_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INVALID_IMAGE" | "IMAGE_TOO_LARGE" | "CATALOG_UNAVAILABLE" | "STORE_UNAVAILABLE" | "WALK_IN_PROGRESS" | "QUEUE_FULL" | "OUTBOUND_URL_REFUSED" | "NOT_READY" | "SHUTTING_DOWN" | "INTERNAL";
         EmbeddingCheck: {
             product_id: number;
             has_embedding: boolean;
@@ -625,7 +625,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Still loading the model or the index, or shutting down */
+            /** @description Still loading the model or the index, shutting down, or the index's database cannot be reached */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -683,7 +683,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The model or the index is still loading, or the service is shutting down */
+            /** @description The model or the index is still loading, the service is shutting down, or the index's database cannot be reached (STORE_UNAVAILABLE) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -742,7 +742,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The model or the index is still loading, or the service is shutting down */
+            /** @description The model or the index is still loading, the service is shutting down, or the index's database cannot be reached (STORE_UNAVAILABLE) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -789,7 +789,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The model or the index is still loading, or the service is shutting down */
+            /** @description The model or the index is still loading, the service is shutting down, or the index's database cannot be reached (STORE_UNAVAILABLE) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1375,7 +1375,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The model or the index is still loading, or the service is shutting down */
+            /** @description The model or the index is still loading, the service is shutting down, or the index's database cannot be reached (STORE_UNAVAILABLE) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1449,7 +1449,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The model or the index is still loading, or the service is shutting down */
+            /** @description The model or the index is still loading, the service is shutting down, or the index's database cannot be reached (STORE_UNAVAILABLE) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1589,7 +1589,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description No such task (unknown, or forgotten after a restart) */
+            /** @description No such task (unknown, forgotten after a restart, or made by another replica: tasks are not shared) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1607,7 +1607,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The model or the index is still loading, or the service is shutting down */
+            /** @description The model or the index is still loading, the service is shutting down, or the index's database cannot be reached (STORE_UNAVAILABLE) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1669,7 +1669,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The model or the index is still loading, or the service is shutting down */
+            /** @description The model or the index is still loading, the service is shutting down, or the index's database cannot be reached (STORE_UNAVAILABLE) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1738,7 +1738,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The model or the index is still loading, or the service is shutting down */
+            /** @description The model or the index is still loading, the service is shutting down, or the index's database cannot be reached (STORE_UNAVAILABLE) */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -9,6 +9,7 @@ describe("parseConfig", () => {
       port: 8000,
       host: "0.0.0.0",
       dataDir: "./data",
+      vectorStore: { url: null, poolSize: 10, timeoutMs: 5000 },
       modelPath: "./models/resnet50.onnx",
       inference: { backend: "native", threads: 2, batchSize: 16, decodeWorkers: 1 },
       catalog: { kind: "api", baseUrl: "https://shop.example/api", token: undefined },
@@ -169,6 +170,20 @@ describe("parseConfig: keys, access and origins", () => {
   ])("a bad access setting stops with one line naming the variable (%#)", (env, message) => {
     expect(() => parseConfig({ ...api, ...env })).toThrow(ConfigError);
     expect(() => parseConfig({ ...api, ...env })).toThrow(message);
+  });
+
+  test("VECTOR_STORE_URL chooses PostgreSQL; its pool and timeout; a password is never repeated in an error", () => {
+    const url = "postgres://fip:s3cret@db.internal:5432/shop?sslmode=verify-full";
+    expect(parseConfig({ ...api, VECTOR_STORE_URL: url, VECTOR_STORE_POOL_SIZE: "4", VECTOR_STORE_TIMEOUT_MS: "2000" }).vectorStore).toEqual({
+      url,
+      poolSize: 4,
+      timeoutMs: 2000,
+    });
+    expect(parseConfig({ ...api, VECTOR_STORE_URL: "postgresql://db/shop" }).vectorStore.url).toBe("postgresql://db/shop");
+    expect(parseConfig({ ...api, VECTOR_STORE_URL: "" }).vectorStore.url).toBeNull();
+    const refused = () => parseConfig({ ...api, VECTOR_STORE_URL: "mysql://fip:s3cret@db/shop" });
+    expect(refused).toThrow(/^invalid configuration: VECTOR_STORE_URL: must be a postgres:\/\/user:password@host:5432\/database URL$/);
+    expect(() => parseConfig({ ...api, VECTOR_STORE_POOL_SIZE: "0" })).toThrow(/^invalid configuration: VECTOR_STORE_POOL_SIZE: /);
   });
 
   test("a key is never repeated in an error message", () => {

@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { DuplicateFinder } from "../../src/similarity/duplicate-finder.ts";
 import { findDuplicateGroups } from "../../src/similarity/duplicates.ts";
 import { similarityScore } from "../../src/similarity/similarity.ts";
-import { VectorStore } from "../../src/store/vector-store.ts";
+import { EmbeddedIndex } from "../../src/store/embedded-index.ts";
 import { TaskRegistry } from "../../src/tasks/task-registry.ts";
 import { TaskRunner } from "../../src/tasks/task-runner.ts";
 import { tempDir, waitFor } from "../helpers/environment.ts";
@@ -16,7 +16,7 @@ const inPlane = (degrees: number) => Float32Array.of(Math.cos((degrees * Math.PI
 const cosine = (degrees: number) => similarityScore(2 - 2 * Math.cos((degrees * Math.PI) / 180));
 
 async function storeWith(vectors: Record<number, Float32Array>, dir: string) {
-  const store = await VectorStore.open({ dataDir: dir, dimensions: DIMENSIONS, pipeline: "test" });
+  const store = await EmbeddedIndex.open({ dataDir: dir, dimensions: DIMENSIONS, pipeline: "test" });
   for (const [id, vector] of Object.entries(vectors)) await store.put(Number(id), vector);
   return store;
 }

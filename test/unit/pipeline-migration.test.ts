@@ -94,7 +94,7 @@ describe.skipIf(!requireModel("re-embedding an index made by another pipeline"))
       }, { timeoutMs: 60_000, what: "the migration task" });
       expect([task.status, task.progress]).toEqual(["succeeded", { total: 6, done: 6, failed: 0 }]);
       expect(services.store.pipeline).toBe(PIPELINE.name);
-      expect(services.store.listIds(0, 10).ids).toEqual(photos.map((photo) => photo.id).sort((a, b) => a - b));
+      expect((await services.store.listIds(0, 10)).ids).toEqual(photos.map((photo) => photo.id).sort((a, b) => a - b));
       const [best] = await services.similarity.similarToPhoto(photos[0]!.bytes, { topN: 1, scoreThreshold: 0 });
       expect(best!.similarity_score).toBe(1);
       expect((await readdir(dataDir)).filter((name) => name.startsWith("previous-") || name.startsWith("migration"))).toEqual([]);

@@ -275,7 +275,7 @@ describe.skipIf(!READY)(`the stored embedding is the documented pipeline (${PIPE
         { timeoutMs: 60_000, what: "the embed task" },
       );
       expect(task).toMatchObject({ status: "succeeded", progress: { total: ids.length, done: ids.length, failed: 0 } });
-      expect(outliers(new Map(ids.map((id) => [id, services.store.vectorOf(id)])), expected)).toEqual([]);
+      expect(outliers(new Map(await Promise.all(ids.map(async (id) => [id, await services.store.vectorOf(id)] as const))), expected)).toEqual([]);
     },
     60_000,
   );

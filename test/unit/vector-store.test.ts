@@ -1,9 +1,11 @@
-// The store's contract (put, delete, order, search, list, count, reopen), run twice: with the service's segment
-// sizes, and with tiny ones so that seals and merges happen in every test.
+// The index contract (test/helpers/index-contract.ts) run on the embedded store twice: with the service's segment
+// sizes, and with tiny ones so that seals and merges happen in every test; then what only the embedded store has.
 import { afterEach, describe, expect, test } from "bun:test";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { EmbeddedIndex } from "../../src/store/embedded-index.ts";
 import { type StoreOptions, StoreError, VectorStore } from "../../src/store/vector-store.ts";
+import { describeIndexContract } from "../helpers/index-contract.ts";
 import { tempDir, waitFor } from "../helpers/environment.ts";
 import { copyAsCrash, distinct, DIMENSIONS, PIPELINE, unit } from "../helpers/store-vectors.ts";
 
@@ -13,192 +15,85 @@ for (const [name, sizes] of [
   ["the service's segment sizes", {}],
   ["tiny segments (a merge in every test)", TINY],
 ] as const) {
-  describe(`VectorStore with ${name}`, () => {
-    let merges = 0;
-    const stores: VectorStore[] = [];
-    const openStore = async (dataDir: string, options: Partial<StoreOptions> = {}) => {
-      const store = await VectorStore.open({ dataDir, dimensions: DIMENSIONS, pipeline: PIPELINE, ...sizes, ...options });
-      stores.push(store);
-      return store;
-    };
-    /** Lets background work finish (so a test sees its merges), then closes. */
-    const settleAndClose = async (store: VectorStore) => {
-      await store.idle();
-      merges += store.stats().merges;
-      await store.close();
-    };
-
-    afterEach(async () => {
-      for (const store of stores.splice(0)) {
-        merges += store.stats().merges;
-        await store.close();
-      }
+  let merges = 0;
+  const opened: EmbeddedIndex[] = [];
+  describeIndexContract(`the embedded store with ${name}`, {
+    fresh: () => tempDir().then((dir) => ({ place: dir.path, [Symbol.asyncDispose]: dir[Symbol.asyncDispose] })),
+    async open(dataDir, options) {
+      const index = await EmbeddedIndex.open({ dataDir, dimensions: DIMENSIONS, pipeline: PIPELINE, ...sizes, ...options });
+      opened.push(index);
+      return index;
+    },
+    settle: (index) => (index as EmbeddedIndex).store.idle(),
+    afterEach() {
+      for (const index of opened.splice(0)) merges += index.store.stats().merges;
       if (sizes === TINY) expect(merges).toBeGreaterThan(0);
       merges = 0;
-    });
-
-    test("stores, finds nearest first, lists ascending and deletes", async () => {
-      await using dir = await tempDir();
-      const store = await openStore(dir.path);
-      await Promise.all([store.put(30, unit(0)), store.put(10, unit(0, 0.9)), store.put(20, unit(3))]);
-      for (const id of [40, 50, 60, 70, 80, 40, 50]) await store.put(id, unit(5));
-      for (const id of [40, 50, 60, 70, 80]) await store.delete(id);
-      await store.idle();
-      expect(store.count).toBe(3);
-      expect(store.listIds(0, 10)).toEqual({ ids: [10, 20, 30], total: 3 });
-      expect(store.listIds(1, 1)).toEqual({ ids: [20], total: 3 });
-      expect(store.search(unit(0), 2).map((n) => n.id)).toEqual([30, 10]);
-      expect(store.search(unit(0), 1)[0]!.distance).toBe(0);
-      expect(await store.delete(30)).toEqual({ applied: true, existed: true });
-      expect(await store.delete(30)).toEqual({ applied: true, existed: false });
-      expect(store.has(30)).toBe(false);
-      expect(store.search(unit(0), 5).map((n) => n.id)).toEqual([10, 20]);
-      await settleAndClose(store);
-    });
-
-    test("after many replacements and deletions every stored vector is still found, itself first", async () => {
-      await using dir = await tempDir();
-      const dimensions = 256;
-      const store = await openStore(dir.path, { dimensions });
-      const random = (seed: number) => {
-        const vector = Float32Array.from({ length: dimensions }, (_, k) => Math.abs(Math.sin(seed * 12.9898 + k * 78.233)));
-        return vector.map((v) => v / Math.hypot(...vector));
-      };
-      const live = new Map<number, Float32Array>();
-      for (let id = 1; id <= 150; id++) live.set(id, random(id));
-      await Promise.all([...live].map(([id, vector]) => store.put(id, vector)));
-      for (let round = 0; round < 3; round++) {
-        for (let id = 1 + round; id <= 150; id += 4) {
-          await store.delete(id);
-          live.delete(id);
-        }
-        for (let id = 2 + round; id <= 150; id += 5) {
-          live.set(id, random(id * 1000 + round));
-          await store.put(id, live.get(id)!);
-        }
-      }
-      for (const check of ["while merges run", "after them"]) {
-        if (check === "after them") await store.idle();
-        expect(store.search(random(1), 1000).map((n) => n.id).sort((a, b) => a - b)).toEqual([...live.keys()].sort((a, b) => a - b));
-        for (const [id, vector] of live) expect(store.search(vector, 3)[0]).toEqual({ id, distance: 0 });
-      }
-      await settleAndClose(store);
-    });
-
-    test("searches asked together are answered together, as each would be alone", async () => {
-      await using dir = await tempDir();
-      const store = await openStore(dir.path);
-      for (let id = 1; id <= 30; id++) await store.put(id, distinct(id));
-      for (let id = 1; id <= 30; id += 3) await store.delete(id);
-      await store.idle();
-      const queries = Array.from({ length: 12 }, (_, i) => distinct(100 + i));
-      const together = await Promise.all(queries.map((query, i) => store.nearest(query, 1 + (i % 5))));
-      expect(together).toEqual(queries.map((query, i) => store.search(query, 1 + (i % 5))));
-      expect(together[3]).toHaveLength(4);
-      expect(await store.nearest(distinct(2), 1)).toEqual([{ id: 2, distance: 0 }]);
-      await settleAndClose(store);
-    });
-
-    test("a product never has two vectors: put replaces", async () => {
-      await using dir = await tempDir();
-      const store = await openStore(dir.path);
-      await store.put(1, unit(0));
-      await store.put(1, unit(4));
-      await Promise.all([store.put(1, unit(5)), store.put(1, unit(5))]);
-      for (let i = 0; i < 6; i++) await store.put(1, unit(i));
-      await store.put(1, unit(5));
-      await store.idle();
-      expect(store.count).toBe(1);
-      expect(store.search(unit(5), 10)).toEqual([{ id: 1, distance: 0 }]);
-      await settleAndClose(store);
-    });
-
-    test("reopening gives back every vector and stays writable", async () => {
-      await using dir = await tempDir();
-      const first = await openStore(dir.path);
-      for (let id = 1; id <= 50; id++) await first.put(id, distinct(id));
-      await first.delete(7);
-      await settleAndClose(first);
-
-      const second = await openStore(dir.path);
-      expect(second.listIds(0, 100).total).toBe(49);
-      expect(second.has(7)).toBe(false);
-      expect([...second.vectorOf(12)!]).toEqual([...distinct(12)]);
-      expect(second.search(distinct(12), 1)[0]).toEqual({ id: 12, distance: 0 });
-      // Stored vectors come back as views into mapped files; searching with one must work too.
-      expect(second.search(second.vectorOf(12)!, 1)[0]).toEqual({ id: 12, distance: 0 });
-      await second.put(100, unit(2));
-      await second.close(); // with a change only in the journal
-
-      const third = await openStore(dir.path);
-      expect(third.count).toBe(50);
-      expect(third.has(100)).toBe(true);
-      await settleAndClose(third);
-    });
-
-    test("every acknowledged change survives a crash (no close), through the journal", async () => {
-      await using dir = await tempDir();
-      await using copy = await tempDir();
-      const crashed = await openStore(dir.path);
-      await Promise.all(Array.from({ length: 20 }, (_, i) => crashed.put(i + 1, distinct(i + 1))));
-      for (let id = 21; id <= 40; id++) await crashed.put(id, distinct(id));
-      await crashed.delete(3);
-      // As if the process died right after the changes were acknowledged: the copy holds what is on disk.
-      await copyAsCrash(dir.path, copy.path);
-      const reopened = await openStore(copy.path);
-      expect(reopened.count).toBe(39);
-      expect(reopened.has(3)).toBe(false);
-      expect(reopened.search(distinct(17), 1)).toEqual([{ id: 17, distance: 0 }]);
-      await settleAndClose(reopened);
-      await settleAndClose(crashed);
-    });
-
-    test("an answer decided by a change still in flight waits until that change is on disk", async () => {
-      await using dir = await tempDir();
-      await using copy = await tempDir();
-      const store = await openStore(dir.path);
-      for (let id = 10; id < 20; id++) await store.put(id, distinct(id));
-      const older = store.takeSequence();
-      const newer = store.put(2, distinct(2), store.takeSequence());
-      expect(await store.put(2, distinct(3), older)).toEqual({ applied: false });
-      await store.put(1, distinct(1));
-      const firstDelete = store.delete(1);
-      expect(await store.delete(1)).toEqual({ applied: true, existed: false });
-      // As if the process died right now: the copy holds what is on disk.
-      await copyAsCrash(dir.path, copy.path);
-      const crashed = await openStore(copy.path);
-      expect([crashed.has(2), crashed.has(1)]).toEqual([true, false]);
-      await Promise.all([newer, firstDelete]);
-      await settleAndClose(crashed);
-      await settleAndClose(store);
-    });
-
-    test("a change requested earlier never overwrites one requested later", async () => {
-      await using dir = await tempDir();
-      const store = await openStore(dir.path);
-      for (let id = 10; id < 20; id++) await store.put(id, distinct(id));
-      const early = store.takeSequence();
-      const late = store.takeSequence();
-      expect(await store.delete(5, late)).toEqual({ applied: true, existed: false });
-      expect(await store.put(5, unit(1), early)).toEqual({ applied: false });
-      expect(store.has(5)).toBe(false);
-      const later = store.takeSequence();
-      expect(await store.put(5, unit(1), later)).toEqual({ applied: true });
-      expect(store.has(5)).toBe(true);
-      await settleAndClose(store);
-    });
-
-    test("refuses a vector of the wrong size, changes after close, and vectors of another pipeline", async () => {
-      await using dir = await tempDir();
-      const store = await openStore(dir.path);
-      for (let id = 1; id <= 10; id++) await store.put(id, distinct(id));
-      expect(store.put(1, new Float32Array(3))).rejects.toThrow(/3 dimensions/);
-      await settleAndClose(store);
-      expect(store.put(1, unit(1))).rejects.toThrow(/closed/);
-      expect(openStore(dir.path, { pipeline: "another-pipeline/v2" })).rejects.toThrow(StoreError);
-    });
+    },
   });
 }
+
+/** What only the embedded store has: its journal and files, crashes in the middle, the DATA_DIR's pipeline. */
+describe("VectorStore durability", () => {
+  const stores: VectorStore[] = [];
+  const open = async (dataDir: string, options: Partial<StoreOptions> = {}) => {
+    const store = await VectorStore.open({ dataDir, dimensions: DIMENSIONS, pipeline: PIPELINE, ...TINY, ...options });
+    stores.push(store);
+    return store;
+  };
+  const settleAndClose = async (store: VectorStore) => {
+    await store.idle();
+    await store.close();
+  };
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close();
+  });
+
+  test("every acknowledged change survives a crash (no close), through the journal", async () => {
+    await using dir = await tempDir();
+    await using copy = await tempDir();
+    const crashed = await open(dir.path);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => crashed.put(i + 1, distinct(i + 1))));
+    for (let id = 21; id <= 40; id++) await crashed.put(id, distinct(id));
+    await crashed.delete(3);
+    // As if the process died right after the changes were acknowledged: the copy holds what is on disk.
+    await copyAsCrash(dir.path, copy.path);
+    const reopened = await open(copy.path);
+    expect(reopened.count).toBe(39);
+    expect(reopened.has(3)).toBe(false);
+    expect(reopened.search(distinct(17), 1)).toEqual([{ id: 17, distance: 0 }]);
+    await settleAndClose(reopened);
+    await settleAndClose(crashed);
+  });
+
+  test("an answer decided by a change still in flight waits until that change is on disk", async () => {
+    await using dir = await tempDir();
+    await using copy = await tempDir();
+    const store = await open(dir.path);
+    for (let id = 10; id < 20; id++) await store.put(id, distinct(id));
+    const older = store.takeSequence();
+    const newer = store.put(2, distinct(2), store.takeSequence());
+    expect(await store.put(2, distinct(3), older)).toEqual({ applied: false });
+    await store.put(1, distinct(1));
+    const firstDelete = store.delete(1);
+    expect(await store.delete(1)).toEqual({ applied: true, existed: false });
+    // As if the process died right now: the copy holds what is on disk.
+    await copyAsCrash(dir.path, copy.path);
+    const crashed = await open(copy.path);
+    expect([crashed.has(2), crashed.has(1)]).toEqual([true, false]);
+    await Promise.all([newer, firstDelete]);
+    await settleAndClose(crashed);
+    await settleAndClose(store);
+  });
+
+  test("refuses an index made by another pipeline", async () => {
+    await using dir = await tempDir();
+    const store = await open(dir.path);
+    for (let id = 1; id <= 10; id++) await store.put(id, distinct(id));
+    await store.close();
+    await expect(open(dir.path, { pipeline: "another-pipeline/v2" })).rejects.toThrow(StoreError);
+  });
+});
 
 describe("VectorStore segments", () => {
   const open = (dataDir: string, options: Partial<StoreOptions> = {}) =>

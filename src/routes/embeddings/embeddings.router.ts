@@ -16,16 +16,16 @@ export function createEmbeddingsRouter(services: ServiceSlot) {
   const router = createRouter();
   router.use("/embeddings/generate*", payloadLimit(MAX_JSON_BODY_BYTES));
   return router
-    .openapi(routes.checkEmbedding, (c) => {
+    .openapi(routes.checkEmbedding, async (c) => {
       const { product_id } = c.req.valid("param");
-      return c.json({ product_id, has_embedding: services.get().store.has(product_id) }, 200);
+      return c.json({ product_id, has_embedding: await services.get().store.has(product_id) }, 200);
     })
-    .openapi(routes.listEmbeddedProducts, (c) => {
+    .openapi(routes.listEmbeddedProducts, async (c) => {
       const { limit, offset } = c.req.valid("query");
-      const { ids, total } = services.get().store.listIds(offset, limit);
+      const { ids, total } = await services.get().store.listIds(offset, limit);
       return c.json({ products: ids, total, limit, offset }, 200);
     })
-    .openapi(routes.countEmbeddings, (c) => c.json({ count: services.get().store.count }, 200))
+    .openapi(routes.countEmbeddings, async (c) => c.json({ count: await services.get().store.count() }, 200))
     .openapi(routes.createEmbedding, (c) => {
       const { product_id } = c.req.valid("param");
       const task = services.get().jobs.embedProduct(product_id, "embed_product");

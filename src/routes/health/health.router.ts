@@ -6,10 +6,12 @@ import * as routes from "./health.routes.ts";
 export function createHealthRouter(services: ServiceSlot) {
   return createRouter()
     .openapi(routes.health, (c) => c.json({ status: "ok" as const }, 200))
-    .openapi(routes.ready, (c) => {
+    .openapi(routes.ready, async (c) => {
       const { store, embedder } = services.get();
+      // Counting reaches the index: a database that cannot be reached makes this 503 STORE_UNAVAILABLE.
+      const embeddings = await store.count();
       return c.json(
-        { status: "ready" as const, embeddings: store.count, inference_backend: embedder.backend, pipeline: store.pipeline },
+        { status: "ready" as const, embeddings, inference_backend: embedder.backend, pipeline: store.pipeline },
         200,
       );
     });

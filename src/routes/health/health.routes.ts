@@ -33,6 +33,6 @@ export const ready = createRoute({
         .openapi("Ready"),
       "Ready to embed and search",
     ),
-    503: errorResponse("Still loading the model or the index, or shutting down"),
+    503: errorResponse("Still loading the model or the index, shutting down, or the index's database cannot be reached"),
   },
 });

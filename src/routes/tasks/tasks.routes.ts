@@ -29,7 +29,7 @@ export const getTask = createRoute({
   responses: {
     200: jsonResponse(TaskSchema, "The task"),
     ...readRefusals,
-    404: errorResponse("No such task (unknown, or forgotten after a restart)"),
+    404: errorResponse("No such task (unknown, forgotten after a restart, or made by another replica: tasks are not shared)"),
     503: notReadyResponse,
   },
 });
