@@ -14,6 +14,17 @@ const flag = z.enum(["true", "false", "1", "0"]).default("false").transform((val
 /** Comma-separated, blanks ignored: "a, b,," is ["a", "b"]. */
 const commaList = (value: string | undefined) => (value ?? "").split(",").map((item) => item.trim()).filter(Boolean);
 
+/** ResNet50 in float32, or quantized to int8 (faster; docs/performance.md measures both). */
+export type InferencePrecision = "fp32" | "int8";
+
+export const DEFAULT_PRECISION: InferencePrecision = "fp32";
+
+/** The model `npm install` builds for each precision, under models/ (embedded in the compiled binary). */
+export const MODEL_FILES: Readonly<Record<InferencePrecision, string>> = {
+  fp32: "resnet50.onnx",
+  int8: "resnet50-int8.onnx",
+};
+
 /** Keys shorter than this are refused at start: guessable, or a placeholder left in. */
 export const MIN_API_KEY_LENGTH = 16;
 
@@ -65,7 +76,8 @@ const envSchema = z
     PORT: z.coerce.number().int().min(0).max(65535).default(8000),
     HOST: z.string().min(1).default("0.0.0.0"),
     DATA_DIR: z.string().min(1).default("./data"),
-    MODEL_PATH: z.string().min(1).default("./models/resnet50.onnx"),
+    MODEL_PATH: z.string().min(1).optional(),
+    INFERENCE_PRECISION: z.enum(["fp32", "int8"]).default(DEFAULT_PRECISION),
     INFERENCE_BACKEND: z.enum(["native", "wasm"]).default("native"),
     INFERENCE_THREADS: positiveInt(2),
     INFERENCE_BATCH_SIZE: positiveInt(16),
@@ -143,7 +155,14 @@ export interface Config {
   dataDir: string;
   modelPath: string;
   /** `decodeWorkers`: threads that decode photos, beside the model's `threads`. */
-  inference: { backend: "native" | "wasm"; threads: number; batchSize: number; decodeWorkers: number };
+  inference: {
+    backend: "native" | "wasm";
+    /** Which model MODEL_PATH defaults to, and part of the pipeline's name (int8 vectors differ from fp32 ones). */
+    precision: InferencePrecision;
+    threads: number;
+    batchSize: number;
+    decodeWorkers: number;
+  };
   catalog: CatalogConfig;
   catalogHttp: {
     timeoutMs: number;
@@ -210,9 +229,10 @@ export function parseConfig(
     port: e.PORT,
     host: e.HOST,
     dataDir: e.DATA_DIR,
-    modelPath: e.MODEL_PATH,
+    modelPath: e.MODEL_PATH ?? `./models/${MODEL_FILES[e.INFERENCE_PRECISION]}`,
     inference: {
       backend: e.INFERENCE_BACKEND,
+      precision: e.INFERENCE_PRECISION,
       threads: e.INFERENCE_THREADS,
       batchSize: e.INFERENCE_BATCH_SIZE,
       decodeWorkers: e.DECODE_WORKERS,
