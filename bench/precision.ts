@@ -1,0 +1,219 @@
+// fp32 against int8 ResNet50 (models/resnet50.onnx, models/resnet50-int8.onnx), measured in one run on this machine:
+// model-only throughput through the service's ModelSession at batch 1, 8 and 16 (onnxruntime-node, 2 threads; the two
+// models interleaved round by round so load changes hit both), the WASM engine at batch 16, and how close the int8
+// vectors are to the fp32 ones over the labelled photos (the 2048-d embedding as normalised by the service, and the
+// stored vector after the learned projection). Retrieval quality is `npm run eval` with MODEL_PATH set to each model.
+//
+//   npm run bench:precision                 writes its section of docs/performance.md
+//   npm run bench:precision -- --photos 1000 --no-write
+// Options: --photos N (labelled photos for the cosines; default all), --projected N (of those, how many also get the
+// projection, which needs each photo decoded again; default 1000), --no-wasm, --no-write.
+// Raw embeddings are cached in <tmpdir>/fip-eval-cache, shared with `npm run eval`.
+import { createHash } from "node:crypto";
+import { loadavg } from "node:os";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { colourDescriptor } from "../src/inference/colour-descriptor.ts";
+import { decodeToModelInput } from "../src/inference/image-decoder.ts";
+import { EMBEDDING_DIMENSIONS, INPUT_FLOATS, type ModelSession, openModelSession } from "../src/inference/model-session.ts";
+import { normaliseEmbedding } from "../src/inference/preprocess.ts";
+import { applyProjection } from "../src/inference/projection.ts";
+import { loadPipelineProjection, PIPELINE } from "../src/services.ts";
+import { evenSample, loadDataset } from "./lib/dataset.ts";
+import { embedPhotos } from "./lib/embed-photos.ts";
+import { EmbeddingCache } from "./lib/embedding-cache.ts";
+import { num, type RunInfo, runInfo, table, writeSection } from "./lib/report.ts";
+
+const REPO_ROOT = resolve(import.meta.dir, "..");
+const FASHION_DIR = resolve(process.env.FASHION_DIR ?? join(REPO_ROOT, "../shared/data/fashion"));
+const MODELS = { fp32: resolve(REPO_ROOT, "models/resnet50.onnx"), int8: resolve(REPO_ROOT, "models/resnet50-int8.onnx") };
+export const PRECISION_MARKERS = { start: "<!-- precision-bench:start -->", end: "<!-- precision-bench:end -->", title: "# Performance" };
+const THREADS = 2;
+/** Timed runs per batch size and model (after one warm-up run). */
+const ROUNDS: Record<number, number> = { 1: 12, 8: 5, 16: 5 };
+const WASM_ROUNDS = 3;
+
+type Precision = keyof typeof MODELS;
+
+/** Photos per second over the timed runs: median and range. */
+export interface Rate {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export interface PrecisionNumbers {
+  run: RunInfo;
+  /** Load average (1 min) before and after the measurements. */
+  load: [number, number];
+  native: { batch: number; fp32: Rate; int8: Rate; ratio: number }[];
+  wasm: { batch: number; fp32: Rate; int8: Rate; ratio: number } | null;
+  /** int8 vs fp32, per photo: the service's 2048-d normalised embedding, and the stored (projected) vector. */
+  cosine: { photos: number; embedding: Summary; projectedPhotos: number; projected: Summary };
+}
+
+export interface Summary {
+  median: number;
+  p1: number;
+  min: number;
+}
+
+export interface PrecisionOptions {
+  /** Labelled photos for the cosines (default all). */
+  photos?: number;
+  projected?: number;
+  wasm?: boolean;
+  log?: (line: string) => void;
+}
+
+export async function measurePrecision(options: PrecisionOptions = {}): Promise<PrecisionNumbers> {
+  const log = options.log ?? (() => {});
+  const run = runInfo(REPO_ROOT);
+  const loadBefore = loadavg()[0]!;
+  const dataset = await loadDataset(FASHION_DIR);
+  const chosen = evenSample(dataset.photos.length, Math.min(options.photos ?? dataset.photos.length, dataset.photos.length));
+  const photos = chosen.map((i) => dataset.photos[i]!.bytes);
+  const inputs = await decodeInputs(photos.slice(0, 16));
+
+  const native: PrecisionNumbers["native"] = [];
+  for (const batch of [1, 8, 16]) {
+    const [fp32, int8] = await interleaved("native", batch, ROUNDS[batch]!, inputs);
+    native.push({ batch, fp32, int8, ratio: int8.median / fp32.median });
+    log(`native batch ${batch}: fp32 ${num(fp32.median, 1)}/s, int8 ${num(int8.median, 1)}/s`);
+  }
+  let wasm: PrecisionNumbers["wasm"] = null;
+  if (options.wasm ?? true) {
+    const [fp32, int8] = await interleaved("wasm", 16, WASM_ROUNDS, inputs);
+    wasm = { batch: 16, fp32, int8, ratio: int8.median / fp32.median };
+    log(`wasm batch 16: fp32 ${num(fp32.median, 1)}/s, int8 ${num(int8.median, 1)}/s`);
+  }
+
+  const raw = {} as Record<Precision, Float32Array>;
+  for (const precision of ["fp32", "int8"] as const) {
+    const modelSha256 = createHash("sha256").update(readFileSync(MODELS[precision])).digest("hex");
+    const session = await openModelSession({ modelPath: MODELS[precision], backend: "native", threads: THREADS });
+    const preprocessing = { fitMode: PIPELINE.fitMode, smoothing: PIPELINE.smoothing };
+    const label = `${precision} embeddings`;
+    raw[precision] = (await embedPhotos(session, EmbeddingCache.open(modelSha256), photos, preprocessing, { batchSize: 16, label })).vectors;
+    await session.close();
+  }
+  const vectorOf = (precision: Precision, i: number) =>
+    normaliseEmbedding(raw[precision].slice(i * EMBEDDING_DIMENSIONS, (i + 1) * EMBEDDING_DIMENSIONS), PIPELINE.normalisation);
+  const embedding = photos.map((_, i) => cosine(vectorOf("fp32", i), vectorOf("int8", i)));
+
+  // The stored vector also carries the photo's colour descriptor, so these photos are decoded once more.
+  const projection = loadPipelineProjection();
+  const projectedRows = evenSample(photos.length, Math.min(options.projected ?? 1000, photos.length));
+  const projected: number[] = [];
+  const input = new Float32Array(INPUT_FLOATS);
+  for (const i of projectedRows) {
+    await decodeToModelInput(photos[i]!, { fitMode: PIPELINE.fitMode, smoothing: PIPELINE.smoothing, maxPixels: 50_000_000 }, input);
+    const colour = colourDescriptor(input);
+    projected.push(cosine(applyProjection(projection, vectorOf("fp32", i), colour), applyProjection(projection, vectorOf("int8", i), colour)));
+  }
+  log(`cosine int8/fp32: embedding median ${num(median(embedding), 4)}, stored vector median ${num(median(projected), 4)}`);
+
+  return {
+    run,
+    load: [loadBefore, loadavg()[0]!],
+    native,
+    wasm,
+    cosine: { photos: photos.length, embedding: summary(embedding), projectedPhotos: projected.length, projected: summary(projected) },
+  };
+}
+
+/** The two models' rates at one batch size, each round timing fp32 then int8 (then int8 first, alternately). */
+async function interleaved(backend: "native" | "wasm", batch: number, rounds: number, inputs: Float32Array): Promise<[Rate, Rate]> {
+  const sessions: Record<Precision, ModelSession> = {
+    fp32: await openModelSession({ modelPath: MODELS.fp32, backend, threads: THREADS }),
+    int8: await openModelSession({ modelPath: MODELS.int8, backend, threads: THREADS }),
+  };
+  const rates: Record<Precision, number[]> = { fp32: [], int8: [] };
+  try {
+    for (const precision of ["fp32", "int8"] as const) await sessions[precision].embed(inputs.slice(0, batch * INPUT_FLOATS), batch);
+    for (let round = 0; round < rounds; round++) {
+      const order: Precision[] = round % 2 === 0 ? ["fp32", "int8"] : ["int8", "fp32"];
+      for (const precision of order) {
+        const started = performance.now();
+        await sessions[precision].embed(inputs.slice(0, batch * INPUT_FLOATS), batch);
+        rates[precision].push(batch / ((performance.now() - started) / 1000));
+      }
+    }
+  } finally {
+    await Promise.all([sessions.fp32.close(), sessions.int8.close()]);
+  }
+  return [rate(rates.fp32), rate(rates.int8)];
+}
+
+async function decodeInputs(photos: Uint8Array[]): Promise<Float32Array> {
+  const out = new Float32Array(photos.length * INPUT_FLOATS);
+  for (const [i, bytes] of photos.entries()) {
+    await decodeToModelInput(bytes, { fitMode: PIPELINE.fitMode, smoothing: PIPELINE.smoothing, maxPixels: 50_000_000 }, out, i * INPUT_FLOATS);
+  }
+  return out;
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
+  return dot / Math.sqrt(aa * bb);
+}
+
+const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+const median = (values: number[]) => sorted(values)[values.length >> 1]!;
+const rate = (values: number[]): Rate => ({ median: median(values), min: Math.min(...values), max: Math.max(...values) });
+
+function summary(values: number[]): Summary {
+  const ordered = sorted(values);
+  return { median: median(values), p1: ordered[Math.floor(0.01 * (ordered.length - 1))]!, min: ordered[0]! };
+}
+
+export function precisionSection(n: PrecisionNumbers): string {
+  const cell = (r: Rate) => `${num(r.median, 1)} (${num(r.min, 1)}–${num(r.max, 1)})`;
+  const rows = n.native.map((row) => [`native, batch ${row.batch}`, cell(row.fp32), cell(row.int8), `${num(row.ratio, 2)}x`]);
+  if (n.wasm) rows.push([`WASM, batch ${n.wasm.batch}`, cell(n.wasm.fp32), cell(n.wasm.int8), `${num(n.wasm.ratio, 2)}x`]);
+  const c = n.cosine;
+  return [
+    "## fp32 and int8 inference (`npm run bench:precision`)",
+    "",
+    `${n.run.date}, commit ${n.run.commit}; ${n.run.machine}; ${n.run.runtime}. Load average (1 min) ${num(n.load[0], 1)} ` +
+      `before, ${num(n.load[1], 1)} after; ${n.run.loadAverage} (1/5/15 min) at the start.`,
+    "",
+    `Model only (the service's ModelSession, ${THREADS} threads), photos/s: median (range) of timed runs, the two models ` +
+      "interleaved run by run.",
+    "",
+    table(["engine", "fp32", "int8", "int8 / fp32"], rows),
+    "",
+    `Cosine of int8 to fp32 vectors, per photo: the 2048-d embedding normalised as the service does (${PIPELINE.normalisation}) ` +
+      `over ${c.photos} labelled photos: median ${num(c.embedding.median, 4)}, 1st percentile ${num(c.embedding.p1, 4)}, ` +
+      `minimum ${num(c.embedding.min, 4)}; the stored vector (after the learned projection) over ${c.projectedPhotos} of them: ` +
+      `median ${num(c.projected.median, 4)}, 1st percentile ${num(c.projected.p1, 4)}, minimum ${num(c.projected.min, 4)}.`,
+  ].join("\n");
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: {
+      photos: { type: "string" },
+      projected: { type: "string" },
+      "no-wasm": { type: "boolean" },
+      "no-write": { type: "boolean" },
+    },
+  });
+  const numbers = await measurePrecision({
+    photos: values.photos === undefined ? undefined : Number(values.photos),
+    projected: values.projected === undefined ? undefined : Number(values.projected),
+    wasm: !values["no-wasm"],
+    log: (line) => console.log(line),
+  });
+  const section = precisionSection(numbers);
+  console.log(`\n${section}`);
+  if (!values["no-write"]) writeSection(resolve(REPO_ROOT, "docs/performance.md"), PRECISION_MARKERS, section);
+}
