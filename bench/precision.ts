@@ -2,12 +2,13 @@
 // model-only throughput through the service's ModelSession at batch 1, 8 and 16 (onnxruntime-node, 2 threads; the two
 // models interleaved round by round so load changes hit both), the WASM engine at batch 16, and how close the int8
 // vectors are to the fp32 ones over the labelled photos (the 2048-d embedding as normalised by the service, and the
-// stored vector after the learned projection). Retrieval quality is `npm run eval` with MODEL_PATH set to each model.
+// stored vector after the learned projection), and with --eval the retrieval quality: `npm run eval` run with
+// MODEL_PATH set to each model, its "service today" P@10 and shopper recall@1.
 //
-//   npm run bench:precision                 writes its section of docs/performance.md
+//   npm run bench:precision -- --eval       writes its section of docs/performance.md (the evals take minutes each)
 //   npm run bench:precision -- --photos 1000 --no-write
 // Options: --photos N (labelled photos for the cosines; default all), --projected N (of those, how many also get the
-// projection, which needs each photo decoded again; default 1000), --no-wasm, --no-write.
+// projection, which needs each photo decoded again; default 1000), --eval, --no-wasm, --no-write.
 // Raw embeddings are cached in <tmpdir>/fip-eval-cache, shared with `npm run eval`.
 import { createHash } from "node:crypto";
 import { loadavg } from "node:os";
@@ -51,6 +52,13 @@ export interface PrecisionNumbers {
   wasm: { batch: number; fp32: Rate; int8: Rate; ratio: number } | null;
   /** int8 vs fp32, per photo: the service's 2048-d normalised embedding, and the stored (projected) vector. */
   cosine: { photos: number; embedding: Summary; projectedPhotos: number; projected: Summary };
+  /** `npm run eval`'s numbers for the service's vector (fractions), when asked for. */
+  retrieval: Record<Precision, Retrieval> | null;
+}
+
+export interface Retrieval {
+  p10: number;
+  recall1: number;
 }
 
 export interface Summary {
@@ -64,6 +72,8 @@ export interface PrecisionOptions {
   photos?: number;
   projected?: number;
   wasm?: boolean;
+  /** Also run `npm run eval` for each model (minutes each). */
+  eval?: boolean;
   log?: (line: string) => void;
 }
 
@@ -114,13 +124,45 @@ export async function measurePrecision(options: PrecisionOptions = {}): Promise<
   }
   log(`cosine int8/fp32: embedding median ${num(median(embedding), 4)}, stored vector median ${num(median(projected), 4)}`);
 
+  let retrieval: PrecisionNumbers["retrieval"] = null;
+  if (options.eval) {
+    retrieval = { fp32: await runEval(MODELS.fp32, options.photos), int8: await runEval(MODELS.int8, options.photos) };
+    log(`eval: fp32 P@10 ${num(retrieval.fp32.p10, 3)} R@1 ${num(retrieval.fp32.recall1, 3)}, int8 P@10 ${num(retrieval.int8.p10, 3)} R@1 ${num(retrieval.int8.recall1, 3)}`);
+  }
+
   return {
     run,
     load: [loadBefore, loadavg()[0]!],
     native,
     wasm,
     cosine: { photos: photos.length, embedding: summary(embedding), projectedPhotos: projected.length, projected: summary(projected) },
+    retrieval,
   };
+}
+
+/** The line `npm run eval` prints for the service's own vector, e.g. "... (service today): P@1 85.1 P@10 76.9 ...". */
+const EVAL_TODAY = /\(service today\): P@1 [\d.]+ P@10 ([\d.]+) .*shopper R@1 ([\d.]+)/;
+
+/**
+ * `npm run eval` (no report written, square photos only) on one model, its embeddings from the shared cache; stopped
+ * once it has printed the service's line, as the rest of its analysis (other vector variants) is not needed here.
+ */
+async function runEval(modelPath: string, limit: number | undefined): Promise<Retrieval> {
+  const args = ["bench/eval.ts", "--no-write", "--no-portrait", "--preprocessing", "squash/high", ...(limit ? ["--limit", String(limit)] : [])];
+  const child = Bun.spawn([process.execPath, ...args], { cwd: REPO_ROOT, env: { ...process.env, MODEL_PATH: modelPath }, stdout: "pipe", stderr: "pipe" });
+  const errors = new Response(child.stderr).text();
+  let output = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of child.stdout) {
+    output += decoder.decode(chunk, { stream: true });
+    const match = EVAL_TODAY.exec(output);
+    if (match) {
+      child.kill();
+      await child.exited;
+      return { p10: Number(match[1]) / 100, recall1: Number(match[2]) / 100 };
+    }
+  }
+  throw new Error(`npm run eval on ${modelPath} ended (exit ${await child.exited}) without the service's line: ${(await errors).slice(-500)}`);
 }
 
 /** The two models' rates at one batch size, each round timing fp32 then int8 (then int8 first, alternately). */
@@ -195,7 +237,18 @@ export function precisionSection(n: PrecisionNumbers): string {
       `over ${c.photos} labelled photos: median ${num(c.embedding.median, 4)}, 1st percentile ${num(c.embedding.p1, 4)}, ` +
       `minimum ${num(c.embedding.min, 4)}; the stored vector (after the learned projection) over ${c.projectedPhotos} of them: ` +
       `median ${num(c.projected.median, 4)}, 1st percentile ${num(c.projected.p1, 4)}, minimum ${num(c.projected.min, 4)}.`,
+    ...(n.retrieval ? ["", retrievalLine(n.retrieval, c.photos)] : []),
   ].join("\n");
+}
+
+function retrievalLine(r: Record<Precision, Retrieval>, photos: number): string {
+  const points = (delta: number) => `${delta >= 0 ? "+" : ""}${num(100 * delta, 1)}`;
+  return (
+    `\`npm run eval\` (${photos} labelled photos, 1000 shopper photos x 6 degradations; the service's 2048-d vector, ` +
+    `before the projection): P@10 fp32 ${num(100 * r.fp32.p10, 1)}, int8 ${num(100 * r.int8.p10, 1)} ` +
+    `(${points(r.int8.p10 - r.fp32.p10)} points); shopper recall@1 fp32 ${num(100 * r.fp32.recall1, 1)}, int8 ` +
+    `${num(100 * r.int8.recall1, 1)} (${points(r.int8.recall1 - r.fp32.recall1)} points).`
+  );
 }
 
 if (import.meta.main) {
@@ -203,6 +256,7 @@ if (import.meta.main) {
     options: {
       photos: { type: "string" },
       projected: { type: "string" },
+      eval: { type: "boolean" },
       "no-wasm": { type: "boolean" },
       "no-write": { type: "boolean" },
     },
@@ -211,6 +265,7 @@ if (import.meta.main) {
     photos: values.photos === undefined ? undefined : Number(values.photos),
     projected: values.projected === undefined ? undefined : Number(values.projected),
     wasm: !values["no-wasm"],
+    eval: values.eval,
     log: (line) => console.log(line),
   });
   const section = precisionSection(numbers);
