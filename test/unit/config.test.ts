@@ -9,8 +9,8 @@ describe("parseConfig", () => {
       port: 8000,
       host: "0.0.0.0",
       dataDir: "./data",
-      modelPath: "./models/resnet50.onnx",
-      inference: { backend: "native", precision: "fp32", threads: 2, batchSize: 16, decodeWorkers: 1 },
+      modelPath: "./models/resnet50-int8.onnx",
+      inference: { backend: "native", precision: "int8", threads: 2, batchSize: 16, decodeWorkers: 1 },
       catalog: { kind: "api", baseUrl: "https://shop.example/api", token: undefined },
       catalogHttp: { timeoutMs: 15000, retries: 3, concurrency: 8, imageOrigins: [] },
       catalogMaxPages: 100_000,
@@ -47,7 +47,7 @@ describe("parseConfig", () => {
     });
     expect(config.shutdownGraceMs).toBe(2500);
     expect(config.catalog).toEqual({ kind: "api", baseUrl: "https://shop.example/api", token: "secret" });
-    expect(config.inference).toEqual({ backend: "wasm", precision: "fp32", threads: 4, batchSize: 16, decodeWorkers: 2 });
+    expect(config.inference).toEqual({ backend: "wasm", precision: "int8", threads: 4, batchSize: 16, decodeWorkers: 2 });
     expect(imageUrlFor(config.imageUrlTemplate, 20)).toBe("https://cdn.example/p/20.jpg");
   });
 
