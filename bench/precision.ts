@@ -238,7 +238,51 @@ export function precisionSection(n: PrecisionNumbers): string {
       `minimum ${num(c.embedding.min, 4)}; the stored vector (after the learned projection) over ${c.projectedPhotos} of them: ` +
       `median ${num(c.projected.median, 4)}, 1st percentile ${num(c.projected.p1, 4)}, minimum ${num(c.projected.min, 4)}.`,
     ...(n.retrieval ? ["", retrievalLine(n.retrieval, c.photos)] : []),
+    "",
+    ruleLine(n),
+    "",
+    CHOICES,
   ].join("\n");
+}
+
+/** How the shipped int8 model was chosen: measured once with throwaway variants of scripts/model/quantize-qdq.ts. */
+const CHOICES = [
+  "How the int8 model was chosen (measured once, 2026-12-02, on this machine under load average 4-8; batch 16, 2 threads,",
+  "the variants interleaved; cosines of the 2048-d embedding over 160 labelled photos not used for calibration):",
+  "",
+  "- Which operators get QDQ pairs: Conv only, 20.6 photos/s (1.4x fp32's 14.9): the last conv of each block feeds the",
+  "  residual Add, gets no QuantizeLinear after it, and onnxruntime leaves it a float Conv on dequantized weights.",
+  "  Conv and Add: 39.8 photos/s (2.7x), every Conv a QLinearConv and every Add a QLinearAdd. MaxPool in int8 or not,",
+  "  and the first conv in int8 or float, made no difference beyond the noise (44.4 and 37.8 photos/s; cosine median",
+  "  0.9978 either way for MaxPool, 0.9981 with a float first conv): all three are quantized, one uniform graph.",
+  "- Calibration: minimum and maximum of each activation over 256 photos gave cosine median 0.9978 / minimum 0.9908;",
+  "  the 99.99th percentile (clipping rare large activations) 0.9972 / 0.9604. Minimum and maximum it is.",
+  "- u8 activations, s8 weights over the full ±127: onnxruntime's fast x86 path. `reduce_range` (7-bit weights) is",
+  "  for CPUs without VNNI, whose u8s8 instruction can saturate; this CPU has AVX-512 VNNI (see models/README.md).",
+  "- The int8 model is 32 MB (the fp32 one 103 MB); the binary carries both, 334 MB instead of about 303 MB.",
+].join("\n");
+
+/**
+ * The issue's rule for making int8 the default: at least 2x fp32's model-only throughput at batch 16 on 2 threads,
+ * median cosine at least 0.99, and P@10 and shopper recall@1 no more than 0.5 points below fp32's.
+ */
+export function int8MeetsRule(n: PrecisionNumbers): { throughput: boolean; cosine: boolean; retrieval: boolean | null } {
+  const batch16 = n.native.find((row) => row.batch === 16)!;
+  const r = n.retrieval;
+  return {
+    throughput: batch16.ratio >= 2,
+    cosine: n.cosine.embedding.median >= 0.99,
+    retrieval: r ? r.int8.p10 - r.fp32.p10 >= -0.005 && r.int8.recall1 - r.fp32.recall1 >= -0.005 : null,
+  };
+}
+
+function ruleLine(n: PrecisionNumbers): string {
+  const rule = int8MeetsRule(n);
+  const verdict = (ok: boolean | null) => (ok === null ? "not measured (--eval)" : ok ? "met" : "NOT met");
+  return (
+    `The rule for int8 as the default: throughput at batch 16 >= 2x fp32 ${verdict(rule.throughput)}; median ` +
+    `cosine >= 0.99 ${verdict(rule.cosine)}; P@10 and shopper recall@1 within 0.5 points ${verdict(rule.retrieval)}.`
+  );
 }
 
 function retrievalLine(r: Record<Precision, Retrieval>, photos: number): string {
