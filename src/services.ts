@@ -6,7 +6,7 @@ import { createCatalog } from "./catalog/create-catalog.ts";
 import { FolderCatalog } from "./catalog/folder-catalog.ts";
 import { HttpCatalog } from "./catalog/http-catalog.ts";
 import { reportingFailures } from "./catalog/reporting-catalog.ts";
-import type { Config } from "./config.ts";
+import { type Config, DEFAULT_PRECISION, type InferencePrecision } from "./config.ts";
 import { AppError } from "./errors.ts";
 import { Embedder } from "./inference/embedder.ts";
 import { openModelThread } from "./inference/model-thread.ts";
@@ -24,19 +24,34 @@ import { TaskRegistry } from "./tasks/task-registry.ts";
 import { TaskRunner } from "./tasks/task-runner.ts";
 
 /**
+ * The model each precision runs: the int8 one carries the sha256 of models/resnet50-int8.onnx, so a new calibration
+ * (new vectors) is a new pipeline (test/unit/int8-model.test.ts holds the two together).
+ */
+export const MODEL_STEP: Readonly<Record<InferencePrecision, string>> = {
+  fp32: "resnet50-imagenet",
+  int8: "resnet50-imagenet-int8-5beb362ee263",
+};
+
+/** The name stored with the index: the fp32 name is the one indexes were made with before int8 existed. */
+export function pipelineName(precision: InferencePrecision): string {
+  return `${MODEL_STEP[precision]}/squash-224-cubic/sqrt-l2/lda64-type-colour+pca256+lab144-0b753b0f2281/v3`;
+}
+
+/**
  * How photos become vectors, chosen by measurement (docs/quality.md). Its name is stored with the index: vectors made
  * by another pipeline are never mixed in, and an index made by an earlier one is migrated at start. The last step is
  * the learned projection (models/fashion-projection.bin, `npm run fit`); its checksum is part of the name, so a refit
  * that changes the file changes the pipeline (test/unit/pipeline-pin.test.ts holds the two together).
  */
 export const PIPELINE: {
+  /** The default precision's pipeline name (pipelineName gives each precision's). */
   name: string;
   fitMode: FitMode;
   smoothing: ResizeFilter;
   normalisation: VectorNormalisation;
   projectionSha256: string;
 } = {
-  name: "resnet50-imagenet/squash-224-cubic/sqrt-l2/lda64-type-colour+pca256+lab144-0b753b0f2281/v3",
+  name: pipelineName(DEFAULT_PRECISION),
   fitMode: "squash",
   smoothing: "high",
   normalisation: "sqrt-l2",
@@ -98,7 +113,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
       backend: config.inference.backend,
       threads: config.inference.threads,
     }),
-    openIndex({ dataDir: config.dataDir, ...config.vectorStore }, { dimensions: projection.outputDims, pipeline: PIPELINE.name }),
+    openIndex({ dataDir: config.dataDir, ...config.vectorStore }, { dimensions: projection.outputDims, pipeline: pipelineName(config.inference.precision) }),
   ]);
   const catalog = createCatalog(config.catalog, config.catalogHttp);
   const embedder = new Embedder(session, {
@@ -158,7 +173,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
  */
 export async function openSearchOnly(config: Config): Promise<{ similarity: SimilarityService; close(): Promise<void> } | null> {
   const projection = loadPipelineProjection();
-  const store = await openIndexReadOnly({ dataDir: config.dataDir, ...config.vectorStore }, { dimensions: projection.outputDims, pipeline: PIPELINE.name });
+  const store = await openIndexReadOnly({ dataDir: config.dataDir, ...config.vectorStore }, { dimensions: projection.outputDims, pipeline: pipelineName(config.inference.precision) });
   if (!store) return null;
   const session = await openModelThread({ modelPath: config.modelPath, backend: config.inference.backend, threads: config.inference.threads });
   const embedder = new Embedder(session, {

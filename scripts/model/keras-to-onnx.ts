@@ -5,6 +5,8 @@ import type { KerasLayer, TfjsLayersModel, Weight } from "./tfjs-layers-source.t
 
 /** sha256 of the reference model (shared models/resnet50.onnx); the converter reproduces it byte for byte. */
 export const REFERENCE_SHA256 = "23817ec6b1c12b8c96e0e7da41c70632c246a6d2c9097941a02eda0fafb73be9";
+/** sha256 of models/resnet50-int8.onnx as scripts/model/quantize-qdq.ts writes it from models/int8-calibration.json. */
+export const INT8_REFERENCE_SHA256 = "5beb362ee2632dbb1db84f11d9890436ef4ff6092b3808b9b2248acb4f4dea62";
 
 // Keras "caffe" preprocessing subtracts these from BGR pixels; listed here in the RGB order of our input.
 const CAFFE_MEAN_RGB = [123.68, 116.779, 103.939];

@@ -74,7 +74,7 @@ export async function serve(env: Record<string, string | undefined>): Promise<nu
     services.fill(ready);
     log(
       `ready in ${Math.round(performance.now() - started)} ms: ${await ready.store.count()} embeddings in ${ready.store.location}, ` +
-        `${ready.embedder.backend} inference, model: ${describeModelPath(config.modelPath)}`,
+        `${ready.embedder.backend} ${config.inference.precision} inference, model: ${describeModelPath(config.modelPath)}`,
     );
   });
   // A signal while the model is still loading stops the process without waiting for it.

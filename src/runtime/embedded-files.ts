@@ -7,9 +7,11 @@ import onnxruntimeLibrary from "onnxruntime-node/bin/napi-v6/linux/x64/libonnxru
 import onnxruntimeBinding from "onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node" with { type: "file" };
 import wasmEngineScript from "onnxruntime-web/ort-wasm-simd-threaded.mjs" with { type: "file" };
 import wasmEngineBinary from "onnxruntime-web/ort-wasm-simd-threaded.wasm" with { type: "file" };
+import type { InferencePrecision } from "../config.ts";
 // usearch's package `exports` hide its prebuilds, hence the path through node_modules.
 import usearchAddon from "../../node_modules/usearch/prebuilds/linux-x64/usearch.node" with { type: "file" };
 import model from "../../models/resnet50.onnx" with { type: "file" };
+import int8Model from "../../models/resnet50-int8.onnx" with { type: "file" };
 
 /** Files that must be real files on disk to be loaded, by the name they must have there. */
 export const NATIVE_FILES = {
@@ -24,5 +26,8 @@ export const NATIVE_FILES = {
 
 export type NativeFileName = keyof typeof NATIVE_FILES;
 
-/** ResNet50, read in place (Bun reads /$bunfs/ paths); MODEL_PATH still overrides it. */
-export const EMBEDDED_MODEL_PATH = model;
+/**
+ * ResNet50 for each INFERENCE_PRECISION, read in place (Bun reads /$bunfs/ paths); MODEL_PATH still overrides it.
+ * Both are carried (the int8 one is 32 MB beside the fp32 one's 103 MB), so the setting works in the binary as well.
+ */
+export const EMBEDDED_MODEL_PATHS: Readonly<Record<InferencePrecision, string>> = { fp32: model, int8: int8Model };

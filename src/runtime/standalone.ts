@@ -1,16 +1,23 @@
 // What differs when the service runs as the compiled binary rather than `bun src/main.ts` from a checkout: the model
 // and the WASM engine come from inside the binary. Outside it, these change nothing and load nothing.
 
+import { DEFAULT_PRECISION, type InferencePrecision } from "../config.ts";
+
 /** True inside the executable `npm run build` makes. */
 export const isStandalone: boolean = Bun.isStandaloneExecutable;
 
-/** The environment with the binary's own defaults filled in: MODEL_PATH is the embedded model unless set. */
+/**
+ * The environment with the binary's own defaults filled in: MODEL_PATH is the embedded model of INFERENCE_PRECISION
+ * unless set (a precision that is not one is left for the configuration to refuse).
+ */
 export async function withBinaryDefaults(
   env: Record<string, string | undefined>,
 ): Promise<Record<string, string | undefined>> {
   if (!isStandalone || env.MODEL_PATH !== undefined) return env;
-  const { EMBEDDED_MODEL_PATH } = await import("./embedded-files.ts");
-  return { ...env, MODEL_PATH: EMBEDDED_MODEL_PATH };
+  const { EMBEDDED_MODEL_PATHS } = await import("./embedded-files.ts");
+  const precision = env.INFERENCE_PRECISION ?? DEFAULT_PRECISION;
+  if (!Object.hasOwn(EMBEDDED_MODEL_PATHS, precision)) return env;
+  return { ...env, MODEL_PATH: EMBEDDED_MODEL_PATHS[precision as InferencePrecision] };
 }
 
 /** Where onnxruntime-web finds its engine inside the binary; undefined (its own default) elsewhere. */

@@ -12,6 +12,9 @@ const modelCandidates = [process.env.MODEL_PATH, join(SHARED_DIR, "models/resnet
 export const MODEL_PATH: string | null =
   modelCandidates.filter((path): path is string => Boolean(path)).map((path) => resolve(path)).find(existsSync) ?? null;
 
+/** The int8 model `npm install` builds beside the fp32 one (scripts/build-model.ts), or null when it is missing. */
+export const INT8_MODEL_PATH: string | null = [join(REPO_ROOT, "models/resnet50-int8.onnx")].find(existsSync) ?? null;
+
 export const HAS_FASHION_PHOTOS = existsSync(FASHION_DIR);
 
 const announced = new Set<string>();
@@ -27,6 +30,11 @@ export function announceSkip(what: string, why: string): void {
 export function requireModel(what: string): boolean {
   if (!MODEL_PATH) announceSkip(what, `no model at ../shared/models/resnet50.onnx or models/resnet50.onnx`);
   return MODEL_PATH !== null;
+}
+
+export function requireInt8Model(what: string): boolean {
+  if (!INT8_MODEL_PATH) announceSkip(what, "no models/resnet50-int8.onnx (npm install builds it)");
+  return INT8_MODEL_PATH !== null;
 }
 
 export function requireFashionPhotos(what: string): boolean {

@@ -10,8 +10,8 @@ describe("parseConfig", () => {
       host: "0.0.0.0",
       dataDir: "./data",
       vectorStore: { url: null, poolSize: 10, timeoutMs: 5000 },
-      modelPath: "./models/resnet50.onnx",
-      inference: { backend: "native", threads: 2, batchSize: 16, decodeWorkers: 1 },
+      modelPath: "./models/resnet50-int8.onnx",
+      inference: { backend: "native", precision: "int8", threads: 2, batchSize: 16, decodeWorkers: 1 },
       catalog: { kind: "api", baseUrl: "https://shop.example/api", token: undefined },
       catalogHttp: { timeoutMs: 15000, retries: 3, concurrency: 8, imageOrigins: [] },
       catalogMaxPages: 100_000,
@@ -48,11 +48,24 @@ describe("parseConfig", () => {
     });
     expect(config.shutdownGraceMs).toBe(2500);
     expect(config.catalog).toEqual({ kind: "api", baseUrl: "https://shop.example/api", token: "secret" });
-    expect(config.inference).toEqual({ backend: "wasm", threads: 4, batchSize: 16, decodeWorkers: 2 });
+    expect(config.inference).toEqual({ backend: "wasm", precision: "int8", threads: 4, batchSize: 16, decodeWorkers: 2 });
     expect(imageUrlFor(config.imageUrlTemplate, 20)).toBe("https://cdn.example/p/20.jpg");
   });
 
+  test("INFERENCE_PRECISION chooses the model file; MODEL_PATH still overrides it", () => {
+    expect(parseConfig({ ...api, INFERENCE_PRECISION: "int8" })).toMatchObject({
+      modelPath: "./models/resnet50-int8.onnx",
+      inference: { precision: "int8" },
+    });
+    expect(parseConfig({ ...api, INFERENCE_PRECISION: "fp32" })).toMatchObject({
+      modelPath: "./models/resnet50.onnx",
+      inference: { precision: "fp32" },
+    });
+    expect(parseConfig({ ...api, INFERENCE_PRECISION: "int8", MODEL_PATH: "/m/q.onnx" }).modelPath).toBe("/m/q.onnx");
+  });
+
   test.each([
+    [{ ...api, INFERENCE_PRECISION: "fp16" }, /^invalid configuration: INFERENCE_PRECISION: .*\(got "fp16"\)$/],
     [{ ...api, PORT: "http" }, /^invalid configuration: PORT: .*\(got "http"\)$/],
     [{ ...api, PORT: "70000" }, /^invalid configuration: PORT: /],
     [{ ...api, INFERENCE_BACKEND: "gpu" }, /^invalid configuration: INFERENCE_BACKEND: /],

@@ -1,13 +1,16 @@
 // Proves scripts/build-model.ts: it rebuilds models/resnet50.onnx from the pinned npm package, byte for byte the
-// reference file, and the model it writes answers like the shared one (and sees a running shoe in a shoe photo).
+// reference file, and the model it writes answers like the shared one (and sees a running shoe in a shoe photo); beside
+// it, models/resnet50-int8.onnx from the committed calibration table, byte for byte the pinned int8 model, with the
+// same inputs and outputs, and its int8 kernels in use.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createCanvas, loadImage } from "@napi-rs/canvas";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { onnx } from "onnx-proto";
 import * as ort from "onnxruntime-node";
-import { REFERENCE_SHA256 } from "../../scripts/model/keras-to-onnx.ts";
+import { INT8_REFERENCE_SHA256, REFERENCE_SHA256 } from "../../scripts/model/keras-to-onnx.ts";
 import { announceSkip } from "../helpers/environment.ts";
 import { type CommandResult, runCommand } from "../helpers/run-command.ts";
 
@@ -65,6 +68,7 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 describe("scripts/build-model.ts", () => {
   let dir = "";
   let modelPath = "";
+  let int8Path = "";
   let firstRun: CommandResult;
   let session: ort.InferenceSession;
   let input: ort.Tensor;
@@ -78,6 +82,7 @@ describe("scripts/build-model.ts", () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "model-build-"));
     modelPath = join(dir, "resnet50.onnx");
+    int8Path = join(dir, "resnet50-int8.onnx");
     firstRun = await runBuildModel("--out", modelPath);
     if (firstRun.exitCode !== 0) throw new Error(`build-model failed: ${firstRun.stderr}`);
     session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: 2 });
@@ -95,24 +100,61 @@ describe("scripts/build-model.ts", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test("writes the model and reports its path, size and sha256 in one line", () => {
-    const sha256 = createHash("sha256").update(readFileSync(modelPath)).digest("hex");
-    expect(firstRun.stdout.trim().split("\n")).toEqual([expect.stringContaining(`sha256 ${sha256}`)]);
-    expect(firstRun.stdout).toContain(`${modelPath}: ${statSync(modelPath).size.toLocaleString("en-US")} bytes`);
-    // The temp file was renamed into place, not left behind.
-    expect(readdirSync(dir)).toEqual(["resnet50.onnx"]);
+  const sha256Of = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
+
+  test("writes both models and reports each one's path, size and sha256 in a line", () => {
+    expect(firstRun.stdout.trim().split("\n")).toEqual([
+      expect.stringContaining(`${modelPath}: ${statSync(modelPath).size.toLocaleString("en-US")} bytes, sha256 ${sha256Of(modelPath)}`),
+      expect.stringContaining(`${int8Path}: ${statSync(int8Path).size.toLocaleString("en-US")} bytes, sha256 ${sha256Of(int8Path)}`),
+    ]);
+    // The temp files were renamed into place, not left behind.
+    expect(readdirSync(dir).sort()).toEqual(["resnet50-int8.onnx", "resnet50.onnx"]);
   });
 
   test("reproduces the reference model byte for byte", () => {
-    expect(createHash("sha256").update(readFileSync(modelPath)).digest("hex")).toBe(REFERENCE_SHA256);
+    expect(sha256Of(modelPath)).toBe(REFERENCE_SHA256);
   });
 
-  test("leaves an existing model alone without --force", async () => {
+  test("reproduces the pinned int8 model byte for byte from the committed calibration table", () => {
+    expect(sha256Of(int8Path)).toBe(INT8_REFERENCE_SHA256);
+  });
+
+  test("the int8 model takes and answers what the fp32 model does, and runs int8 kernels", async () => {
+    const optimized = join(dir, "int8-optimized.onnx");
+    const int8 = await ort.InferenceSession.create(int8Path, { intraOpNumThreads: 2, optimizedModelFilePath: optimized });
+    try {
+      expect([int8.inputNames, int8.outputNames]).toEqual([session.inputNames, session.outputNames]);
+      const answers = await embed(int8);
+      for (const name of session.outputNames) expect(answers[name]!.length).toBe(outputs[name]!.length);
+      // onnxruntime fused the QDQ pairs: every convolution is an int8 QLinearConv, the residual adds QLinearAdd.
+      const graph = onnx.ModelProto.decode(readFileSync(optimized)).graph!;
+      const count = (opType: string) => graph.node!.filter((node) => node.opType === opType).length;
+      expect({ QLinearConv: count("QLinearConv"), QLinearAdd: count("QLinearAdd"), Conv: count("Conv") }).toEqual({
+        QLinearConv: 53,
+        QLinearAdd: 15,
+        Conv: 0,
+      });
+    } finally {
+      await int8.release();
+      rmSync(optimized, { force: true });
+    }
+  });
+
+  test("leaves existing models alone without --force", async () => {
+    const before = [statSync(modelPath).mtimeMs, statSync(int8Path).mtimeMs];
+    const run = await runBuildModel("--out", modelPath);
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout.trim().split("\n")).toEqual([expect.stringContaining("already exists"), expect.stringContaining("already exists")]);
+    expect([statSync(modelPath).mtimeMs, statSync(int8Path).mtimeMs]).toEqual(before);
+  });
+
+  test("writes only the missing one of the two", async () => {
+    rmSync(int8Path);
     const before = statSync(modelPath).mtimeMs;
     const run = await runBuildModel("--out", modelPath);
     expect(run.exitCode).toBe(0);
-    expect(run.stdout.trim().split("\n")).toEqual([expect.stringContaining("already exists")]);
-    expect(statSync(modelPath).mtimeMs).toBe(before);
+    expect(run.stdout.trim().split("\n")).toEqual([expect.stringContaining("already exists"), expect.stringContaining(`wrote ${int8Path}`)]);
+    expect([statSync(modelPath).mtimeMs, sha256Of(int8Path)]).toEqual([before, INT8_REFERENCE_SHA256]);
   });
 
   test("answers a [N,2048] non-negative embedding, logits and their softmax", () => {
