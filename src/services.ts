@@ -90,11 +90,10 @@ export async function createServices(config: Config, options: ServicesOptions = 
   const observer = options.observer ?? silentObserver;
   const projection = loadPipelineProjection();
   const [session, { store, migration }] = await Promise.all([
-    openModelThread({
-      modelPath: config.modelPath,
-      backend: config.inference.backend,
-      threads: config.inference.threads,
-    }),
+    openModelThread(
+      { modelPath: config.modelPath, backend: config.inference.backend, threads: config.inference.threads },
+      { normalisation: PIPELINE.normalisation, projection },
+    ),
     openStore(config.dataDir, projection.outputDims),
   ]);
   const catalog = createCatalog(config.catalog, config.catalogHttp);
@@ -103,8 +102,6 @@ export async function createServices(config: Config, options: ServicesOptions = 
     maxPixels: config.maxImagePixels,
     fitMode: PIPELINE.fitMode,
     smoothing: PIPELINE.smoothing,
-    normalisation: PIPELINE.normalisation,
-    projection,
     observer,
     decodeWorkers: config.inference.decodeWorkers,
   });

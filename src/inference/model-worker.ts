@@ -1,22 +1,24 @@
-// The model's worker thread: it owns the inference session, so that a model run (seconds for a batch, and
-// onnxruntime-node runs it on the calling thread) never holds up the event loop that answers searches. Inside the
-// compiled binary it is bundled as an entrypoint of its own (scripts/build-binary.ts).
-import { type ModelSession, type ModelSessionOptions, openModelSession } from "./model-session.ts";
+// The model's worker thread: it owns the inference session and the steps after it (normalisation, projection), so
+// that neither a model run (seconds for a batch, and onnxruntime-node runs it on the calling thread) nor the
+// projection holds up the event loop that answers searches. Inside the compiled binary it is bundled as an entrypoint
+// of its own (scripts/build-binary.ts).
+import { type ModelSessionOptions, openModelSession } from "./model-session.ts";
+import { type EmbeddedBatch, type PhotoModel, photoModel, type VectorSteps } from "./photo-model.ts";
 
 declare var self: Worker;
 
 export type ModelRequest =
-  | { type: "open"; options: ModelSessionOptions }
-  | { type: "embed"; id: number; inputs: Float32Array; count: number }
+  | { type: "open"; options: ModelSessionOptions; steps: VectorSteps }
+  | { type: "embed"; id: number; inputs: Float32Array[]; colours: (Float32Array | null)[] }
   | { type: "close" };
 
 export type ModelReply =
   | { type: "opened" }
-  | { type: "embedded"; id: number; embeddings: Float32Array }
+  | ({ type: "embedded"; id: number } & EmbeddedBatch)
   | { type: "failed"; id: number | null; name: string; message: string }
   | { type: "closed" };
 
-let session: ModelSession | null = null;
+let model: PhotoModel | null = null;
 
 self.onmessage = async (event: MessageEvent<ModelRequest>) => {
   const request = event.data;
@@ -24,16 +26,17 @@ self.onmessage = async (event: MessageEvent<ModelRequest>) => {
   try {
     switch (request.type) {
       case "open":
-        session = await openModelSession(request.options);
+        model = photoModel(await openModelSession(request.options), request.steps);
         return reply({ type: "opened" });
       case "embed": {
-        if (!session) throw new Error("the model is not loaded");
-        const embeddings = await session.embed(request.inputs, request.count);
-        return reply({ type: "embedded", id: request.id, embeddings }, [embeddings.buffer as ArrayBuffer]);
+        if (!model) throw new Error("the model is not loaded");
+        const { vectors, modelSeconds } = await model.embed(request.inputs, request.colours);
+        const transfer = vectors.map((vector) => vector.buffer as ArrayBuffer);
+        return reply({ type: "embedded", id: request.id, vectors, modelSeconds }, transfer);
       }
       case "close":
-        await session?.close();
-        session = null;
+        await model?.close();
+        model = null;
         return reply({ type: "closed" });
     }
   } catch (error) {

@@ -2,6 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { INPUT_FLOATS, openModelSession } from "../../src/inference/model-session.ts";
 import { openModelThread } from "../../src/inference/model-thread.ts";
+import { photoModel } from "../../src/inference/photo-model.ts";
+import { loadPipelineProjection, PIPELINE } from "../../src/services.ts";
 import { MODEL_PATH, requireModel } from "../helpers/environment.ts";
 
 /** CPU time of the main thread (the event loop; its thread id is the process id), in ms (10 ms clock ticks). */
@@ -17,24 +19,28 @@ async function mainThreadCpuDuring<T>(work: () => Promise<T>): Promise<{ result:
 }
 
 /** Four different inputs, RGB 0..255. */
-function batch(): Float32Array {
-  return Float32Array.from({ length: 4 * INPUT_FLOATS }, (_, i) => (i * 7919) % 256);
+function batch(): Float32Array[] {
+  return Array.from({ length: 4 }, (_, n) => Float32Array.from({ length: INPUT_FLOATS }, (_, i) => ((n * INPUT_FLOATS + i) * 7919) % 256));
 }
+const noColours = [null, null, null, null];
 
 describe.skipIf(!requireModel("model thread test"))("openModelThread", () => {
-  test("gives the in-thread session's embeddings, and the model runs off the event loop's thread", async () => {
+  test("gives the in-thread model's stored vectors; the model and the projection run off the event loop's thread", async () => {
     const options = { modelPath: MODEL_PATH!, backend: "native" as const, threads: 2 };
-    const inThread = await openModelSession(options);
-    const threaded = await openModelThread(options);
+    const steps = { normalisation: PIPELINE.normalisation, projection: loadPipelineProjection() };
+    const inThread = photoModel(await openModelSession(options), steps);
+    const threaded = await openModelThread(options, steps);
     try {
-      await threaded.embed(batch(), 4); // warm-up: the first run also sets the graph up
-      await inThread.embed(batch(), 4);
+      await threaded.embed(batch(), noColours); // warm-up: the first run also sets the graph up
+      await inThread.embed(batch(), noColours);
       const [first, second] = [batch(), batch()];
-      const there = await mainThreadCpuDuring(() => threaded.embed(first, 4));
-      const here = await mainThreadCpuDuring(() => inThread.embed(second, 4));
-      expect(there.result.length).toBe(4 * 2048);
+      const there = await mainThreadCpuDuring(() => threaded.embed(first, noColours));
+      const here = await mainThreadCpuDuring(() => inThread.embed(second, noColours));
+      expect(there.result.vectors.map((vector) => vector.length)).toEqual(Array(4).fill(steps.projection.outputDims));
       let worst = 0;
-      for (let i = 0; i < there.result.length; i++) worst = Math.max(worst, Math.abs(there.result[i]! - here.result[i]!));
+      there.result.vectors.forEach((vector, n) => {
+        for (let i = 0; i < vector.length; i++) worst = Math.max(worst, Math.abs(vector[i]! - here.result.vectors[n]![i]!));
+      });
       expect(worst).toBeLessThan(1e-4);
       // onnxruntime-node runs the model on the calling thread: here, the event loop's.
       expect(here.cpuMs).toBeGreaterThanOrEqual(100);
@@ -45,7 +51,8 @@ describe.skipIf(!requireModel("model thread test"))("openModelThread", () => {
   }, 120_000);
 
   test("a model that cannot be loaded is reported as the in-thread loader reports it", async () => {
-    const error = await openModelThread({ modelPath: "/nonexistent/model.onnx", backend: "native", threads: 1 }).then(
+    const steps = { normalisation: PIPELINE.normalisation };
+    const error = await openModelThread({ modelPath: "/nonexistent/model.onnx", backend: "native", threads: 1 }, steps).then(
       () => null,
       (reason: Error) => reason,
     );
