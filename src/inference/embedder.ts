@@ -33,7 +33,9 @@ export class Embedder {
   readonly #maxBatchSize: number;
   readonly #decodePool: DecodePool;
   readonly #observer: Pick<ServiceObserver, "modelBatch">;
-  #waiting: PendingInput[] = [];
+  /** Photos waiting for the model: shoppers' (interactive) apart from a bulk ingest's, run in batches of their own. */
+  readonly #interactive: PendingInput[] = [];
+  readonly #bulk: PendingInput[] = [];
   #modelBusy = false;
 
   constructor(model: PhotoModel, options: EmbedderOptions) {
@@ -54,7 +56,7 @@ export class Embedder {
 
   /** Photos waiting for a decoding thread, and decoded photos waiting for the model. */
   get queueDepths(): { decode: number; model: number } {
-    return { decode: this.#decodePool.waiting, model: this.#waiting.length };
+    return { decode: this.#decodePool.waiting, model: this.#interactive.length + this.#bulk.length };
   }
 
   /**
@@ -87,8 +89,7 @@ export class Embedder {
   ): Promise<Float32Array> {
     return new Promise((resolve, reject) => {
       const pending = { input, colour: options.colour ?? null, resolve, reject };
-      if (options.interactive) this.#waiting.unshift(pending);
-      else this.#waiting.push(pending);
+      (options.interactive ? this.#interactive : this.#bulk).push(pending);
       void this.#runBatches();
     });
   }
@@ -97,8 +98,11 @@ export class Embedder {
     if (this.#modelBusy) return;
     this.#modelBusy = true;
     try {
-      while (this.#waiting.length > 0) {
-        const batch = this.#waiting.splice(0, this.#maxBatchSize);
+      for (;;) {
+        // A shopper's photo waits only for the run under way: it is not computed with a full batch of bulk photos.
+        const queue = this.#interactive.length > 0 ? this.#interactive : this.#bulk;
+        if (queue.length === 0) break;
+        const batch = queue.splice(0, this.#maxBatchSize);
         await this.#runBatch(batch);
       }
     } finally {
