@@ -17,8 +17,9 @@ export interface IngestRun {
   modelBusy: number;
   idle: { similar: Latency; upload: Latency };
   busy: { similar: Latency; upload: Latency };
-  /** RSS in MB. */
-  rss: { ready: number; afterIngest: number; peak: number; settled: number };
+  /** RSS in MB: at ready, as the first ingest ends, at the end of the idle phase (the model thread gives memory back
+   * RELEASE_ARENA_AFTER_MS after bulk work stops), and the peak. */
+  rss: { ready: number; afterIngest: number; afterIdle: number; peak: number };
 }
 
 const UPLOAD_EVERY_MS = 250;
@@ -43,6 +44,7 @@ export async function runIngest(options: {
 
     const idleDeadline = performance.now() + options.idleSeconds * 1000;
     const idle = await timeClients(service, options, () => performance.now() > idleDeadline);
+    const afterIdle = memory.current().rss;
     const second = startIngest(service);
     let finished = false;
     void second.then(() => (finished = true), () => (finished = true));
@@ -56,7 +58,7 @@ export async function runIngest(options: {
       modelBusy: (after.inferenceSeconds - before.inferenceSeconds) / seconds,
       idle,
       busy,
-      rss: { ready, afterIngest, peak: memory.peak().rss, settled: memory.current().rss },
+      rss: { ready, afterIngest, afterIdle, peak: memory.peak().rss },
     };
   } finally {
     memory.stop();

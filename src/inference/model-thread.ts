@@ -8,8 +8,18 @@ import { type EmbeddedBatch, type PhotoModel, vectorDimensions, type VectorSteps
 
 const WORKER_ENTRY = workerEntry("inference/model-worker.ts");
 
+/**
+ * Once no bulk batch has run for this long, the native session is reopened to give back its memory arena
+ * (src/inference/model-worker.ts).
+ */
+export const RELEASE_ARENA_AFTER_MS = 5_000;
+
 /** Loads the model in a new worker thread; rejects with the loader's message (unreadable model, wrong graph...). */
-export async function openModelThread(options: ModelSessionOptions, steps: VectorSteps): Promise<PhotoModel> {
+export async function openModelThread(
+  options: ModelSessionOptions,
+  steps: VectorSteps,
+  { releaseArenaAfterMs = RELEASE_ARENA_AFTER_MS }: { releaseArenaAfterMs?: number } = {},
+): Promise<PhotoModel> {
   const worker = new Worker(WORKER_ENTRY, { name: "model" });
   const pending = new Map<number, { resolve: (batch: EmbeddedBatch) => void; reject: (error: Error) => void }>();
   let stopped: Error | null = null;
@@ -34,7 +44,8 @@ export async function openModelThread(options: ModelSessionOptions, steps: Vecto
   };
 
   const opened = lifecycle();
-  send({ type: "open", options, steps });
+  // The WASM engine's memory never shrinks: nothing to give back.
+  send({ type: "open", options, steps, releaseArenaAfterMs: options.backend === "native" ? releaseArenaAfterMs : null });
   const answer = await opened;
   if (answer.type !== "opened") {
     worker.terminate();
