@@ -174,6 +174,7 @@ function report(r: {
       of((run) => (100 * run.rate) / ceilingMedian),
       of((run) => run.meanBatch),
       of((run) => 100 * run.modelBusy),
+      `${of((run) => run.cpuPerPhoto)} / ${of((run) => run.eventLoopCpuPerPhoto, 2)}`,
       of((run) => run.idle.similar.p50),
       of((run) => run.idle.similar.p99),
       of((run) => run.busy.similar.p50),
@@ -209,11 +210,13 @@ function report(r: {
     `### End to end: ${photos.length} products over HTTP (body-less POST /embeddings/generate, 100 a page)`,
     "",
     `Rate = products / (task finished_at − started_at); "of model" is against fp32 batch ${serviceBatch} above. ` +
-      "Batch and model busy from the service's /metrics. Latency (ms) of one client's GET /similar-products/{id}, " +
+      "Batch and model busy from the service's /metrics; CPU from /proc (the model alone takes about " +
+      `${num((threads * 1000) / ceilingMedian, 0)} ms of CPU per photo: ${threads} threads × its time). ` +
+      "Latency (ms) of one client's GET /similar-products/{id}, " +
       "back to back, with an upload every 250 ms, idle and during a second full-speed ingest of the same catalogue.",
     "",
     table(
-      ["photos", "photos/s", "% of model", "mean batch", "model busy %", "similar p50 idle", "p99 idle", "p50 ingest", "p99 ingest", "p99 ratio", "upload p50 idle → ingest"],
+      ["photos", "photos/s", "% of model", "mean batch", "model busy %", "CPU ms/photo: all / event loop", "similar p50 idle", "p99 idle", "p50 ingest", "p99 ingest", "p99 ratio", "upload p50 idle → ingest"],
       ingestRows,
     ),
     "",

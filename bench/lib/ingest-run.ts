@@ -1,7 +1,7 @@
 // One end-to-end run of the ingest benchmark: the real service in its own process walks a products API, then one
 // client's searches (and a shopper's uploads) are timed idle and during a second full-speed ingest.
 import { startService, type ServiceProcess, type TaskView } from "../../test/helpers/service-process.ts";
-import { percentile, sampleMemory } from "./process-stats.ts";
+import { cpuMs, percentile, sampleMemory } from "./process-stats.ts";
 
 export interface Latency {
   p50: number;
@@ -15,6 +15,9 @@ export interface IngestRun {
   /** Photos per model run, and the share of the ingest the model was running, from /metrics. */
   meanBatch: number;
   modelBusy: number;
+  /** CPU ms per product during the first ingest: the whole service, and its event loop's thread alone. */
+  cpuPerPhoto: number;
+  eventLoopCpuPerPhoto: number;
   idle: { similar: Latency; upload: Latency };
   busy: { similar: Latency; upload: Latency };
   /** RSS in MB: at ready, as the first ingest ends, at the end of the idle phase (the model thread gives memory back
@@ -36,8 +39,11 @@ export async function runIngest(options: {
   const memory = sampleMemory(service.process.pid);
   try {
     const ready = memory.current().rss;
+    const pid = service.process.pid;
     const before = await modelMetrics(service);
+    const cpuBefore = { all: cpuMs(pid), loop: cpuMs(pid, pid) };
     const first = await ingest(service);
+    const cpuAfter = { all: cpuMs(pid), loop: cpuMs(pid, pid) };
     const after = await modelMetrics(service);
     const seconds = taskSeconds(first);
     const afterIngest = memory.current().rss;
@@ -56,6 +62,8 @@ export async function runIngest(options: {
       rate: first.progress.done / seconds,
       meanBatch: (after.batchSum - before.batchSum) / (after.batchCount - before.batchCount),
       modelBusy: (after.inferenceSeconds - before.inferenceSeconds) / seconds,
+      cpuPerPhoto: (cpuAfter.all - cpuBefore.all) / first.progress.done,
+      eventLoopCpuPerPhoto: (cpuAfter.loop - cpuBefore.loop) / first.progress.done,
       idle,
       busy,
       rss: { ready, afterIngest, afterIdle, peak: memory.peak().rss },

@@ -37,3 +37,10 @@ export function medianAndRange(values: number[], digits = 1): string {
   if (sorted.length < 2) return median.toFixed(digits);
   return `${median.toFixed(digits)} (${sorted[0]!.toFixed(digits)}–${sorted.at(-1)!.toFixed(digits)})`;
 }
+
+/** CPU time (user + system) in ms of a process, or of one of its threads (the event loop's thread id is the pid). */
+export function cpuMs(pid: number, thread?: number): number {
+  const path = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
+  const fields = readFileSync(path, "utf8").split(") ")[1]!.split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+}

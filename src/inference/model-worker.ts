@@ -5,10 +5,11 @@
 //
 // Memory: onnxruntime's arena keeps what the largest batch needed (~150-230 MB for 16 photos) for as long as the
 // session lives, and glibc keeps what this thread freed in its malloc arena. Turning onnxruntime's arena off costs ~25%
-// more CPU per photo (fresh pages every run); instead, once no bulk batch has run for a while, the session is opened
-// anew (~0.7 s, with an empty arena), the old one released, and malloc's free pages handed back (malloc_trim).
+// more CPU per photo (fresh pages every run); instead, once no bulk batch has run for a while, the session is released
+// and opened anew (~0.7 s, with an empty arena), and malloc's free pages are handed back (malloc_trim).
 import { dlopen, FFIType } from "bun:ffi";
 import { closeSync, existsSync, openSync } from "node:fs";
+import { lowerThisThreadPriority } from "../runtime/thread-priority.ts";
 import { type ModelSessionOptions, openModelSession } from "./model-session.ts";
 import { type EmbeddedBatch, type PhotoModel, photoModel, type VectorSteps } from "./photo-model.ts";
 
@@ -27,6 +28,9 @@ export type ModelReply =
 
 /** Batches up to this size (uploads) leave the arena small: they neither start nor put off a reopening. */
 const SMALL_BATCH = 2;
+
+// Before onnxruntime starts its threads, which inherit it.
+lowerThisThreadPriority();
 
 let model: PhotoModel | null = null;
 let reopening: Promise<void> | null = null;
@@ -50,6 +54,7 @@ self.onmessage = async (event: MessageEvent<ModelRequest>) => {
         return reply({ type: "opened" });
       case "embed": {
         if (reopening) await reopening;
+        if (!model && opened) model = await openAgain();
         if (!model) throw new Error("the model is not loaded");
         running++;
         try {
@@ -66,6 +71,7 @@ self.onmessage = async (event: MessageEvent<ModelRequest>) => {
         if (reopening) await reopening;
         await model?.close();
         model = null;
+        opened = null;
         if (modelFile) closeSync(modelFile.fd);
         modelFile = null;
         return reply({ type: "closed" });
@@ -83,25 +89,35 @@ function scheduleRelease(): void {
   releaseTimer = setTimeout(reopen, after);
 }
 
-/** A new session before the old one is released: if it cannot open, the old one carries on (arena and all). */
+/**
+ * The old session is released before the new one opens, so the two never take memory at once; a batch arriving
+ * meanwhile waits. If the new one cannot open, the next batch tries again (and fails with the loader's message).
+ */
 function reopen(): void {
   releaseTimer = null;
-  if (!opened || !model) return;
+  if (!model) return;
   if (running > 0) return scheduleRelease();
-  const { options, steps } = opened;
+  const old = model;
+  model = null;
   reopening = (async () => {
     try {
-      const fresh = photoModel(await openModelSession({ ...options, modelPath: modelFile?.path ?? options.modelPath }), steps);
-      const old = model!;
-      model = fresh;
       await old.close();
       giveBackFreedMemory();
+      model = await openAgain();
     } catch {
-      // Kept: the running session is as good as before, only larger.
+      // The next batch opens it.
     } finally {
       reopening = null;
     }
   })();
+}
+
+/** The session as first opened, from the file held open since. */
+async function openAgain(): Promise<PhotoModel> {
+  const { options, steps } = opened!;
+  const fresh = photoModel(await openModelSession({ ...options, modelPath: modelFile?.path ?? options.modelPath }), steps);
+  giveBackFreedMemory();
+  return fresh;
 }
 
 /** Linux's /proc/self/fd/N reads the file this process opened, whatever is at its path now. */
