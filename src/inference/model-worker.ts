@@ -10,6 +10,7 @@
 import { dlopen, FFIType } from "bun:ffi";
 import { closeSync, existsSync, openSync } from "node:fs";
 import { lowerThisThreadPriority } from "../runtime/thread-priority.ts";
+import { isEmbedded } from "../runtime/standalone.ts";
 import { type ModelSessionOptions, openModelSession } from "./model-session.ts";
 import { type EmbeddedBatch, type PhotoModel, photoModel, type VectorSteps } from "./photo-model.ts";
 
@@ -120,15 +121,19 @@ async function openAgain(): Promise<PhotoModel> {
   return fresh;
 }
 
-/** Linux's /proc/self/fd/N reads the file this process opened, whatever is at its path now. */
+/**
+ * Linux's /proc/self/fd/N reads the file this process opened, whatever is at its path now. The binary's embedded
+ * model (a /$bunfs/ path, which only Bun can read) cannot change: it is read from its path again.
+ */
 function holdOpen(path: string): { fd: number; path: string } | null {
+  if (isEmbedded(path)) return null;
   try {
     const fd = openSync(path, "r");
     const viaFd = `/proc/self/fd/${fd}`;
     if (existsSync(viaFd)) return { fd, path: viaFd };
     closeSync(fd);
   } catch {
-    // An embedded model (in the binary) cannot change: its path is read again.
+    // Unreadable now: a reopening reads the path again, and says so if it fails.
   }
   return null;
 }
