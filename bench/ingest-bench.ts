@@ -90,9 +90,11 @@ try {
   console.log("model only");
   const inputs = await Promise.all(photos.slice(0, 64).map((photo) => modelInput(photo.bytes)));
   const modelRates = new Map<string, number[]>();
+  /** CPU ms per photo of the model-only runs (every thread of this process). */
+  const modelCpu = new Map<string, number[]>();
   for (const precision of precisions) {
     for (const batch of MODEL_BATCHES) {
-      const rates = await modelOnlyRates({
+      const { rates, cpuMsPerPhoto } = await modelOnlyRates({
         modelPath: modelPathFor(REPO_ROOT, precision),
         threads,
         batch,
@@ -101,6 +103,7 @@ try {
         inputs,
       });
       modelRates.set(`${precision}/${batch}`, rates);
+      modelCpu.set(`${precision}/${batch}`, cpuMsPerPhoto);
       console.log(`  ${precision} batch ${batch}: ${medianAndRange(rates)} photos/s`);
     }
   }
@@ -136,7 +139,7 @@ try {
     await catalog.stop();
   }
 
-  const section = report({ sizes: sizes.map((size) => size.name), modelRates, stepsMs, stages, runs, loadAfter: loadavg() });
+  const section = report({ sizes: sizes.map((size) => size.name), modelRates, modelCpu, stepsMs, stages, runs, loadAfter: loadavg() });
   console.log(`\n${section}`);
   const out = resolve(REPO_ROOT, flags.out);
   writeSection(out, MARKERS, section);
@@ -149,6 +152,7 @@ try {
 function report(r: {
   sizes: string[];
   modelRates: Map<string, number[]>;
+  modelCpu: Map<string, number[]>;
   stepsMs: number;
   stages: StageCosts[];
   runs: IngestRun[][];
@@ -210,8 +214,8 @@ function report(r: {
     `### End to end: ${photos.length} products over HTTP (body-less POST /embeddings/generate, 100 a page)`,
     "",
     `Rate = products / (task finished_at − started_at); "of model" is against fp32 batch ${serviceBatch} above. ` +
-      "Batch and model busy from the service's /metrics; CPU from /proc (the model alone takes about " +
-      `${num((threads * 1000) / ceilingMedian, 0)} ms of CPU per photo: ${threads} threads × its time). ` +
+      "Batch and model busy from the service's /metrics; CPU from /proc (the model alone took " +
+      `${medianAndRange(r.modelCpu.get(`fp32/${serviceBatch}`) ?? r.modelCpu.get("fp32/16")!)} ms of CPU per photo at batch ${serviceBatch}). ` +
       "Latency (ms) of one client's GET /similar-products/{id}, " +
       "back to back, with an upload every 250 ms, idle and during a second full-speed ingest of the same catalogue.",
     "",

@@ -40,7 +40,7 @@ export async function modelOnlyRates(options: {
   photos: number;
   repeats: number;
   inputs: Float32Array[];
-}): Promise<number[]> {
+}): Promise<{ rates: number[]; cpuMsPerPhoto: number[] }> {
   const session = await openModelSession({ modelPath: options.modelPath, backend: "native", threads: options.threads });
   try {
     const batchInputs = (start: number) => {
@@ -51,13 +51,17 @@ export async function modelOnlyRates(options: {
     await session.embed(batchInputs(0), options.batch);
     const runs = Math.max(1, Math.round(options.photos / options.batch));
     const rates: number[] = [];
+    const cpuMsPerPhoto: number[] = [];
     for (let repeat = 0; repeat < options.repeats; repeat++) {
       const batches = Array.from({ length: runs }, (_, run) => batchInputs(run * options.batch));
+      const cpuBefore = process.cpuUsage();
       const started = performance.now();
       for (const inputs of batches) await session.embed(inputs, options.batch);
       rates.push((runs * options.batch) / ((performance.now() - started) / 1000));
+      const cpu = process.cpuUsage(cpuBefore);
+      cpuMsPerPhoto.push((cpu.user + cpu.system) / 1000 / (runs * options.batch));
     }
-    return rates;
+    return { rates, cpuMsPerPhoto };
   } finally {
     await session.close();
   }
