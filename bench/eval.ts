@@ -17,6 +17,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Embedder } from "../src/inference/embedder.ts";
 import { EMBEDDING_DIMENSIONS, openModelSession } from "../src/inference/model-session.ts";
+import { photoModel } from "../src/inference/photo-model.ts";
 import type { FitMode } from "../src/inference/preprocess.ts";
 import { loadPipelineProjection, PIPELINE } from "../src/services.ts";
 import { VectorStore } from "../src/store/vector-store.ts";
@@ -261,13 +262,11 @@ async function runInProcess(): Promise<void> {
 
   // 3. Throughput of the service's own Embedder (decode + batched inference), on photos it has not seen.
   const throughputPhotos = catalogueBytes.slice(0, Math.min(256, n));
-  const embedder = new Embedder(session, {
+  const embedder = new Embedder(photoModel(session, { normalisation: PIPELINE.normalisation, projection: loadPipelineProjection() }), {
     maxBatchSize: 16,
     maxPixels: 50_000_000,
     fitMode: PIPELINE.fitMode,
     smoothing: PIPELINE.smoothing,
-    normalisation: PIPELINE.normalisation,
-    projection: loadPipelineProjection(),
   });
   // The Embedder takes the bytes it is given (hands them to its decoding thread): it gets copies.
   await embedder.embedImage(throughputPhotos[0]!.slice()); // warm-up

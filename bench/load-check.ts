@@ -15,6 +15,7 @@ import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { startService } from "../test/helpers/service-process.ts";
 import { loadDataset } from "./lib/dataset.ts";
+import { percentile, type Rss, sampleMemory } from "./lib/process-stats.ts";
 import { num, runInfo, table, writeSection } from "./lib/report.ts";
 
 const REPO_ROOT = resolve(import.meta.dir, "..");
@@ -154,34 +155,6 @@ try {
 } finally {
   await rm(catalogDir, { recursive: true, force: true });
   await rm(dataDir, { recursive: true, force: true });
-}
-
-interface Rss {
-  rss: number;
-  anon: number;
-}
-
-/** VmRSS and RssAnon of the process, in MB, sampled every 250 ms. */
-function sampleMemory(pid: number) {
-  const read = (): Rss => {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN);
-    return { rss: kb("VmRSS") / 1024, anon: kb("RssAnon") / 1024 };
-  };
-  let peak = read();
-  const timer = setInterval(() => {
-    try {
-      const now = read();
-      if (now.rss > peak.rss) peak = now;
-    } catch {
-      // The process is gone; the run fails on its next request.
-    }
-  }, 250);
-  return { current: read, peak: () => peak, stop: () => clearInterval(timer) };
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
 }
 
 function report(r: {

@@ -108,11 +108,10 @@ export async function createServices(config: Config, options: ServicesOptions = 
   const observer = options.observer ?? silentObserver;
   const projection = loadPipelineProjection();
   const [session, { index: store, migration }] = await Promise.all([
-    openModelThread({
-      modelPath: config.modelPath,
-      backend: config.inference.backend,
-      threads: config.inference.threads,
-    }),
+    openModelThread(
+      { modelPath: config.modelPath, backend: config.inference.backend, threads: config.inference.threads },
+      { normalisation: PIPELINE.normalisation, projection },
+    ),
     openIndex({ dataDir: config.dataDir, ...config.vectorStore }, { dimensions: projection.outputDims, pipeline: pipelineName(config.inference.precision) }),
   ]);
   const catalog = createCatalog(config.catalog, config.catalogHttp);
@@ -121,8 +120,6 @@ export async function createServices(config: Config, options: ServicesOptions = 
     maxPixels: config.maxImagePixels,
     fitMode: PIPELINE.fitMode,
     smoothing: PIPELINE.smoothing,
-    normalisation: PIPELINE.normalisation,
-    projection,
     observer,
     decodeWorkers: config.inference.decodeWorkers,
   });
@@ -175,14 +172,15 @@ export async function openSearchOnly(config: Config): Promise<{ similarity: Simi
   const projection = loadPipelineProjection();
   const store = await openIndexReadOnly({ dataDir: config.dataDir, ...config.vectorStore }, { dimensions: projection.outputDims, pipeline: pipelineName(config.inference.precision) });
   if (!store) return null;
-  const session = await openModelThread({ modelPath: config.modelPath, backend: config.inference.backend, threads: config.inference.threads });
+  const session = await openModelThread(
+    { modelPath: config.modelPath, backend: config.inference.backend, threads: config.inference.threads },
+    { normalisation: PIPELINE.normalisation, projection },
+  );
   const embedder = new Embedder(session, {
     maxBatchSize: 1,
     maxPixels: config.maxImagePixels,
     fitMode: PIPELINE.fitMode,
     smoothing: PIPELINE.smoothing,
-    normalisation: PIPELINE.normalisation,
-    projection,
     observer: silentObserver,
     decodeWorkers: 1,
   });

@@ -80,8 +80,10 @@ export class CatalogFetcher {
     let lastFailure = "";
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
-      // The queue slot covers one attempt only, so a request waiting out its backoff does not hold back others.
-      const outcome = await this.#queue.add(() => this.#attempt(request), { signal });
+      // The queue slot covers one attempt only, so a request waiting out its backoff does not hold back others. JSON
+      // (a list page, a product's record) goes ahead of waiting photos: it is small, and each one unblocks more work.
+      const priority = request.kind === "json" ? 1 : 0;
+      const outcome = await this.#queue.add(() => this.#attempt(request), { signal, priority });
       if (outcome instanceof Uint8Array) return outcome;
       lastFailure = outcome.reason;
       if (attempt >= retries) break;

@@ -7,6 +7,11 @@ export interface CatalogPage {
   lastPage: number;
   /** Products in the whole catalogue. */
   total: number;
+  /**
+   * Where the page says a product's photo is, for the products it says so for: fetching the photo then needs no
+   * request for the product's record.
+   */
+  imageUrls?: ReadonlyMap<number, string>;
 }
 
 export interface Catalog {
@@ -14,8 +19,9 @@ export interface Catalog {
    * The bytes of the product's photo. Throws AppError PRODUCT_NOT_FOUND (404) when the catalogue does not know the
    * product or has no photo for it, CATALOG_UNAVAILABLE (502) when it could not be reached after retries,
    * OUTBOUND_URL_REFUSED (502) when the photo's URL (or a redirect) points where the service does not fetch from.
+   * `listedImageUrl` is the photo's address from a list page (CatalogPage.imageUrls), checked like any other.
    */
-  fetchImage(productId: number, signal?: AbortSignal): Promise<Uint8Array>;
+  fetchImage(productId: number, signal?: AbortSignal, listedImageUrl?: string): Promise<Uint8Array>;
   /** One page (1-based) of the catalogue's products; a page past the end has no ids. */
   listPage(page: number, signal?: AbortSignal): Promise<CatalogPage>;
 }

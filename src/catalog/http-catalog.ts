@@ -27,9 +27,11 @@ export interface HttpCatalogOptions {
 export const MAX_IMAGE_BYTES = 50 * 1024 * 1024;
 
 const productId = z.int().positive();
+/** A list page's image_url is a shortcut: one that is not a string is ignored, and the product's record asked. */
+const listedImageUrl = z.string().nullish().catch(null);
 
 const pageSchema = z.object({
-  data: z.array(z.object({ id: productId })),
+  data: z.array(z.object({ id: productId, image_url: listedImageUrl })),
   meta: z.object({
     // Read to check the shape only: the walk counts pages itself (a catalogue that ignores ?page repeats page 1).
     current_page: z.int().positive(),
@@ -75,15 +77,22 @@ export class HttpCatalog implements Catalog {
     const url = new URL(`${this.#baseUrl}/products?page=${page}`);
     const what = `page ${page} of the product list`;
     const body = await this.#getJson(pageSchema, { url, kind: "json", what, signal });
+    const imageUrls = new Map<number, string>();
+    for (const product of body.data) if (product.image_url) imageUrls.set(product.id, product.image_url);
     return {
       productIds: body.data.map((product) => product.id),
       lastPage: body.meta.last_page,
       total: body.meta.total,
+      imageUrls,
     };
   }
 
-  async fetchImage(id: number, signal?: AbortSignal): Promise<Uint8Array> {
+  async fetchImage(id: number, signal?: AbortSignal, listedImageUrl?: string): Promise<Uint8Array> {
     const notFound = () => productNotFoundInCatalog(id);
+    if (listedImageUrl) {
+      const url = this.#resolveImageUrl(id, listedImageUrl);
+      return this.#fetcher.get({ url, kind: "image", what: `product ${id}'s photo`, notFound, signal });
+    }
     const productUrl = new URL(`${this.#baseUrl}/products/${id}`);
     const what = `product ${id}'s record`;
     const product = await this.#getJson(productSchema, { url: productUrl, kind: "json", what, notFound, signal });
@@ -97,7 +106,7 @@ export class HttpCatalog implements Catalog {
   #resolveImageUrl(id: number, imageUrl: string): URL {
     const resolved = URL.parse(imageUrl, this.#origin);
     if (!resolved) {
-      throw new AppError("CATALOG_UNAVAILABLE", 502, `product ${id}'s record has an image_url that is not a URL`);
+      throw new AppError("CATALOG_UNAVAILABLE", 502, `product ${id}'s image_url is not a URL`);
     }
     return resolved;
   }

@@ -12,7 +12,8 @@ export function reportingFailures(catalog: Catalog, observer: Pick<ServiceObserv
       throw error;
     };
   return {
-    fetchImage: (productId, signal) => catalog.fetchImage(productId, signal).catch(report(signal)),
+    fetchImage: (productId, signal, listedImageUrl) =>
+      catalog.fetchImage(productId, signal, listedImageUrl).catch(report(signal)),
     listPage: (page, signal) => catalog.listPage(page, signal).catch(report(signal)),
   };
 }

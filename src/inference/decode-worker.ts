@@ -5,6 +5,7 @@ import { AppError, type ErrorCode } from "../errors.ts";
 import { colourDescriptor } from "./colour-descriptor.ts";
 import { type DecodeOptions, decodeToModelInput } from "./image-decoder.ts";
 import { INPUT_FLOATS } from "./preprocess.ts";
+import { lowerThisThreadPriority } from "../runtime/thread-priority.ts";
 
 declare var self: Worker;
 
@@ -43,6 +44,7 @@ self.onmessage = async (event: MessageEvent<DecodeRequest>) => {
   }
 };
 
+lowerThisThreadPriority();
 postMessage({ loaded: true } satisfies DecoderLoaded);
 
 function describeFailure(error: unknown): DecodeFailure {

@@ -1,22 +1,18 @@
-// Photo bytes -> unit-length embedding. Decoding runs in worker threads (off the event loop) while the model works on
-// the previous batch, and every photo waiting for the model when it frees up goes into the next batch: one photo alone
-// is answered at once, a bulk ingest is batched without any waiting window.
-import { type ServiceObserver, secondsSince, silentObserver } from "../observability/observer.ts";
+// Photo bytes -> stored vector. Decoding runs in worker threads (off the event loop) while the model works on the
+// previous batch, and every photo waiting for the model when it frees up goes into the next batch: one photo alone is
+// answered at once, a bulk ingest is batched without any waiting window. The model and the steps after it run in
+// their own thread (openModelThread): the event loop only routes photos between the threads.
+import { type ServiceObserver, silentObserver } from "../observability/observer.ts";
 import { DecodePool } from "./decode-pool.ts";
 import type { ResizeFilter } from "./image-decoder.ts";
-import { EMBEDDING_DIMENSIONS, INPUT_FLOATS, type ModelSession } from "./model-session.ts";
-import { colourDescriptor } from "./colour-descriptor.ts";
-import { type FitMode, normaliseEmbedding, type VectorNormalisation } from "./preprocess.ts";
-import { applyProjection, type Projection } from "./projection.ts";
+import type { PhotoModel } from "./photo-model.ts";
+import type { FitMode } from "./preprocess.ts";
 
 export interface EmbedderOptions {
   maxBatchSize: number;
   maxPixels: number;
   fitMode: FitMode;
   smoothing: ResizeFilter;
-  normalisation: VectorNormalisation;
-  /** The learned projection applied after the normalisation (src/inference/projection.ts); none: the 2048-d vector. */
-  projection?: Projection;
   /** Decoding threads; decoding is CPU work that competes with the model's threads for cores (default 1). */
   decodeWorkers?: number;
   observer?: Pick<ServiceObserver, "modelBatch">;
@@ -33,36 +29,34 @@ interface PendingInput {
 export class Embedder {
   /** Length of the vectors it returns. */
   readonly dimensions: number;
-  readonly #session: ModelSession;
-  readonly #projection: Projection | undefined;
+  readonly #model: PhotoModel;
   readonly #maxBatchSize: number;
-  readonly #normalisation: VectorNormalisation;
   readonly #decodePool: DecodePool;
   readonly #observer: Pick<ServiceObserver, "modelBatch">;
-  #waiting: PendingInput[] = [];
+  /** Photos waiting for the model: shoppers' (interactive) apart from a bulk ingest's, run in batches of their own. */
+  readonly #interactive: PendingInput[] = [];
+  readonly #bulk: PendingInput[] = [];
   #modelBusy = false;
 
-  constructor(session: ModelSession, options: EmbedderOptions) {
-    this.#session = session;
+  constructor(model: PhotoModel, options: EmbedderOptions) {
+    this.#model = model;
     this.#maxBatchSize = options.maxBatchSize;
-    this.#normalisation = options.normalisation;
-    this.#projection = options.projection;
-    this.dimensions = options.projection?.outputDims ?? EMBEDDING_DIMENSIONS;
+    this.dimensions = model.dimensions;
     this.#decodePool = new DecodePool({
       workers: options.decodeWorkers ?? 1,
       decode: { fitMode: options.fitMode, smoothing: options.smoothing, maxPixels: options.maxPixels },
-      withColour: options.projection?.usesColour ?? false,
+      withColour: model.usesColour,
     });
     this.#observer = options.observer ?? silentObserver;
   }
 
   get backend(): "native" | "wasm" {
-    return this.#session.backend;
+    return this.#model.backend;
   }
 
   /** Photos waiting for a decoding thread, and decoded photos waiting for the model. */
   get queueDepths(): { decode: number; model: number } {
-    return { decode: this.#decodePool.waiting, model: this.#waiting.length };
+    return { decode: this.#decodePool.waiting, model: this.#interactive.length + this.#bulk.length };
   }
 
   /**
@@ -86,8 +80,8 @@ export class Embedder {
   }
 
   /**
-   * Embeds an already preprocessed input (3x224x224, RGB 0..255); its colour descriptor is computed here unless
-   * given (photos from embedImage bring theirs from the decoding thread).
+   * Embeds an already preprocessed input (3x224x224, RGB 0..255); its colour descriptor is computed with the model
+   * unless given (photos from embedImage bring theirs from the decoding thread). The input's buffer is taken.
    */
   embedInput(
     input: Float32Array,
@@ -95,8 +89,7 @@ export class Embedder {
   ): Promise<Float32Array> {
     return new Promise((resolve, reject) => {
       const pending = { input, colour: options.colour ?? null, resolve, reject };
-      if (options.interactive) this.#waiting.unshift(pending);
-      else this.#waiting.push(pending);
+      (options.interactive ? this.#interactive : this.#bulk).push(pending);
       void this.#runBatches();
     });
   }
@@ -105,8 +98,11 @@ export class Embedder {
     if (this.#modelBusy) return;
     this.#modelBusy = true;
     try {
-      while (this.#waiting.length > 0) {
-        const batch = this.#waiting.splice(0, this.#maxBatchSize);
+      for (;;) {
+        // A shopper's photo waits only for the run under way: it is not computed with a full batch of bulk photos.
+        const queue = this.#interactive.length > 0 ? this.#interactive : this.#bulk;
+        if (queue.length === 0) break;
+        const batch = queue.splice(0, this.#maxBatchSize);
         await this.#runBatch(batch);
       }
     } finally {
@@ -116,21 +112,11 @@ export class Embedder {
 
   async #runBatch(batch: PendingInput[]): Promise<void> {
     try {
-      let inputs = batch[0]!.input;
-      if (batch.length > 1) {
-        inputs = new Float32Array(batch.length * INPUT_FLOATS);
-        batch.forEach((item, i) => inputs.set(item.input, i * INPUT_FLOATS));
-      }
-      // Before the model runs: the model thread may take the input's buffer (a batch of one is sent as is).
-      const projection = this.#projection;
-      const colours = projection?.usesColour ? batch.map((item) => item.colour ?? colourDescriptor(item.input)) : undefined;
-      const startedAt = performance.now();
-      const embeddings = await this.#session.embed(inputs, batch.length);
-      this.#observer.modelBatch(batch.length, secondsSince(startedAt));
-      batch.forEach((item, i) => {
-        const vector = normaliseEmbedding(embeddings.slice(i * EMBEDDING_DIMENSIONS, (i + 1) * EMBEDDING_DIMENSIONS), this.#normalisation);
-        item.resolve(projection ? applyProjection(projection, vector, colours?.[i]) : vector);
-      });
+      const inputs = batch.map((item) => item.input);
+      const colours = batch.map((item) => item.colour);
+      const { vectors, modelSeconds } = await this.#model.embed(inputs, colours);
+      this.#observer.modelBatch(batch.length, modelSeconds);
+      batch.forEach((item, i) => item.resolve(vectors[i]!));
     } catch (error) {
       for (const item of batch) item.reject(error);
     }

@@ -1,16 +1,27 @@
-// The inference session, run in a worker thread of its own: onnxruntime-node runs a model on the thread that calls
-// it, and a batch takes seconds, during which the event loop could answer nothing. The same ModelSession as
-// openModelSession's; inputs and embeddings are transferred between the threads, not copied.
+// The inference session and the steps after it, run in a worker thread of their own: onnxruntime-node runs a model
+// on the thread that calls it, and a batch takes seconds, during which the event loop could answer nothing. The same
+// PhotoModel as photoModel(openModelSession(...))'s; inputs and vectors are transferred between the threads, not copied.
 import { workerEntry } from "../runtime/standalone.ts";
 import type { ModelReply, ModelRequest } from "./model-worker.ts";
-import { INPUT_FLOATS, type ModelSession, type ModelSessionOptions } from "./model-session.ts";
+import type { ModelSessionOptions } from "./model-session.ts";
+import { type EmbeddedBatch, type PhotoModel, vectorDimensions, type VectorSteps } from "./photo-model.ts";
 
 const WORKER_ENTRY = workerEntry("inference/model-worker.ts");
 
+/**
+ * Once no bulk batch has run for this long, the native session is reopened to give back its memory arena
+ * (src/inference/model-worker.ts).
+ */
+export const RELEASE_ARENA_AFTER_MS = 5_000;
+
 /** Loads the model in a new worker thread; rejects with the loader's message (unreadable model, wrong graph...). */
-export async function openModelThread(options: ModelSessionOptions): Promise<ModelSession> {
+export async function openModelThread(
+  options: ModelSessionOptions,
+  steps: VectorSteps,
+  { releaseArenaAfterMs = RELEASE_ARENA_AFTER_MS }: { releaseArenaAfterMs?: number } = {},
+): Promise<PhotoModel> {
   const worker = new Worker(WORKER_ENTRY, { name: "model" });
-  const pending = new Map<number, { resolve: (embeddings: Float32Array) => void; reject: (error: Error) => void }>();
+  const pending = new Map<number, { resolve: (batch: EmbeddedBatch) => void; reject: (error: Error) => void }>();
   let stopped: Error | null = null;
   let onLifecycle: (reply: ModelReply) => void = () => {};
   const lifecycle = () => new Promise<ModelReply>((resolve) => (onLifecycle = resolve));
@@ -22,7 +33,7 @@ export async function openModelThread(options: ModelSessionOptions): Promise<Mod
     const waiting = id === null ? undefined : pending.get(id);
     if (!waiting) return onLifecycle(reply);
     pending.delete(id!);
-    if (reply.type === "embedded") waiting.resolve(reply.embeddings);
+    if (reply.type === "embedded") waiting.resolve({ vectors: reply.vectors, modelSeconds: reply.modelSeconds });
     else if (reply.type === "failed") waiting.reject(rebuild(reply));
   };
   worker.onerror = (event: ErrorEvent) => {
@@ -33,7 +44,8 @@ export async function openModelThread(options: ModelSessionOptions): Promise<Mod
   };
 
   const opened = lifecycle();
-  send({ type: "open", options });
+  // The WASM engine's memory never shrinks: nothing to give back.
+  send({ type: "open", options, steps, releaseArenaAfterMs: options.backend === "native" ? releaseArenaAfterMs : null });
   const answer = await opened;
   if (answer.type !== "opened") {
     worker.terminate();
@@ -45,18 +57,20 @@ export async function openModelThread(options: ModelSessionOptions): Promise<Mod
   let nextId = 1;
   return {
     backend: options.backend,
-    embed(inputs, count) {
+    dimensions: vectorDimensions(steps),
+    usesColour: steps.projection?.usesColour ?? false,
+    embed(inputs, colours) {
       if (stopped) return Promise.reject(stopped);
-      // Only this batch's floats cross over; a larger buffer is not handed away.
-      const own = inputs.length === count * INPUT_FLOATS && inputs.byteOffset === 0 && inputs.buffer.byteLength === inputs.byteLength
-        ? inputs
-        : inputs.slice(0, count * INPUT_FLOATS);
+      // Each input crosses over alone (no batch is assembled here); a view of a larger buffer is copied first.
+      const ownInputs = inputs.map(ownedFloats);
+      const ownColours = colours.map((colour) => (colour === null ? null : ownedFloats(colour)));
+      const transfer = [...ownInputs, ...ownColours.filter((colour) => colour !== null)].map((array) => array.buffer as ArrayBuffer);
       const id = nextId++;
-      return new Promise<Float32Array>((resolve, reject) => {
+      return new Promise<EmbeddedBatch>((resolve, reject) => {
         pending.set(id, {
-          resolve: (embeddings) => {
+          resolve: (batch) => {
             if (pending.size === 0) worker.unref();
-            resolve(embeddings);
+            resolve(batch);
           },
           reject: (error) => {
             if (pending.size === 0) worker.unref();
@@ -64,7 +78,7 @@ export async function openModelThread(options: ModelSessionOptions): Promise<Mod
           },
         });
         worker.ref();
-        send({ type: "embed", id, inputs: own, count }, [own.buffer as ArrayBuffer]);
+        send({ type: "embed", id, inputs: ownInputs, colours: ownColours }, transfer);
       });
     },
     async close() {
@@ -77,6 +91,11 @@ export async function openModelThread(options: ModelSessionOptions): Promise<Mod
       worker.terminate();
     },
   };
+}
+
+/** The array itself when it owns its whole buffer (so the buffer can be handed over), else a copy that does. */
+function ownedFloats(array: Float32Array): Float32Array {
+  return array.byteOffset === 0 && array.buffer.byteLength === array.byteLength ? array : array.slice();
 }
 
 function rebuild(failure: { name: string; message: string }): Error {

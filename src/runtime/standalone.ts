@@ -27,9 +27,14 @@ export async function embeddedWasmPaths(): Promise<{ mjs: string; wasm: string }
   return unpackWasmEngine();
 }
 
+/** A file inside the binary (a /$bunfs/ path, which only Bun itself can read). */
+export function isEmbedded(path: string): boolean {
+  return path.startsWith("/$bunfs/");
+}
+
 /** For logs: the embedded model is shown as such rather than as its /$bunfs/ path. */
 export function describeModelPath(path: string): string {
-  return path.startsWith("/$bunfs/") ? "the embedded ResNet50 model" : path;
+  return isEmbedded(path) ? "the embedded ResNet50 model" : path;
 }
 
 /**

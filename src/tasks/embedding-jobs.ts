@@ -109,12 +109,13 @@ export class EmbeddingJobs {
   }
 
   /**
-   * Walks the catalogue from `startPage`, `batchSize` products in flight at a time. It counts pages itself and stops
-   * past the catalogue's last page, at an empty page, at a page that repeats an earlier one (a catalogue that ignores
-   * `?page`), or after `maxCatalogPages` pages, whichever comes first.
+   * Walks the catalogue from `startPage`, `batchSize` products in flight at a time (by default the pipeline's width,
+   * enough to keep the model's batches full). It counts pages itself and stops past the catalogue's last page, at an
+   * empty page, at a page that repeats an earlier one (a catalogue that ignores `?page`), or after `maxCatalogPages`
+   * pages, whichever comes first.
    * Its size is unknown, so it takes no admission slots; instead there is one walk at a time.
    */
-  embedCatalog(options: { startPage: number; batchSize: number }): Task {
+  embedCatalog(options: { startPage: number; batchSize?: number }): Task {
     const running = this.#walk;
     if (running && running.finished_at === null) {
       throw new AppError(
@@ -127,24 +128,33 @@ export class EmbeddingJobs {
     const sequence = this.#store.takeSequence();
     const task = this.#registry.create("embed_catalog", {});
     this.#walk = task;
+    const width = options.batchSize ?? this.#pipelineWidth;
     return this.#runner.submit(task, async (context) => {
       const progress = { listed: 0 };
+      // One pipeline across pages, so that the products of the next page start as slots free up, not once a page is done.
+      const pipeline = new PQueue({ concurrency: width });
       try {
-        return await this.#walkPages(options, sequence, context, progress);
+        return await this.#walkPages(options.startPage, pipeline, sequence, context, progress);
       } finally {
+        await pipeline.onIdle();
         // However the walk ends (the last page, a stop, a failure), its total is what it listed.
         context.addToTotal(progress.listed - context.task.progress.total);
       }
     });
   }
 
+  /**
+   * Lists page after page into the pipeline. A page's products are queued once every product queued before them has
+   * started, and the page after it is listed meanwhile: the model never waits for a listing, and memory holds at most
+   * the products in flight, one page waiting for slots and one page being listed.
+   */
   async #walkPages(
-    options: { startPage: number; batchSize: number },
+    startPage: number,
+    pipeline: PQueue,
     sequence: number,
     context: TaskContext,
     progress: { listed: number },
   ): Promise<{ message: string }> {
-    const { startPage } = options;
     const lastAllowed = startPage + this.#maxCatalogPages - 1;
     const seenPages = new Set<ReturnType<typeof pageFingerprint>>();
     let page = startPage;
@@ -167,13 +177,10 @@ export class EmbeddingJobs {
       // the products before it are not part of the walk, so the total is what was listed so far.
       const expected = startPage === 1 ? current.total : 0;
       context.addToTotal(Math.max(expected, progress.listed) - context.task.progress.total);
-      const hasNext = page < current.lastPage && page < lastAllowed;
-      // List the next page while this one is embedded.
-      if (hasNext) {
-        listing = this.#catalog.listPage(page + 1, context.signal);
-        listing.catch(() => {}); // handled when awaited; not an unhandled rejection meanwhile
+      for (const productId of current.productIds) {
+        void pipeline.add(() => this.#ingestOne(productId, current.imageUrls?.get(productId), sequence, context));
       }
-      await this.#ingest(current.productIds, sequence, options.batchSize, context);
+      const hasNext = page < current.lastPage && page < lastAllowed;
       if (context.stopping.aborted) break;
       if (!hasNext) {
         if (page < current.lastPage) {
@@ -186,6 +193,11 @@ export class EmbeddingJobs {
         }
         break;
       }
+      // List the next page while this one waits for slots; its products are queued once this page's have started.
+      listing = this.#catalog.listPage(page + 1, context.signal);
+      listing.catch(() => {}); // handled when awaited; not an unhandled rejection meanwhile
+      await pipeline.onSizeLessThan(1);
+      if (context.stopping.aborted) break;
       page++;
     }
     return { message: `walked the catalogue from page ${startPage} to page ${page}` };
@@ -193,23 +205,24 @@ export class EmbeddingJobs {
 
   async #ingest(productIds: number[], sequence: number, width: number, context: TaskContext): Promise<void> {
     const pipeline = new PQueue({ concurrency: width });
-    for (const productId of productIds) {
-      void pipeline.add(async () => {
-        if (context.stopping.aborted) {
-          context.itemFailed(productId, context.stopping.reason);
-          return;
-        }
-        try {
-          const photo = await this.#catalog.fetchImage(productId, context.signal);
-          const vector = await this.#embedder.embedImage(photo);
-          await this.#store.put(productId, vector, sequence);
-          context.itemDone();
-        } catch (error) {
-          context.itemFailed(productId, error);
-        }
-      });
-    }
+    for (const productId of productIds) void pipeline.add(() => this.#ingestOne(productId, undefined, sequence, context));
     await pipeline.onIdle();
+  }
+
+  /** Fetches, embeds and stores one product; its failure is the task's record of it, not the task's end. */
+  async #ingestOne(productId: number, listedImageUrl: string | undefined, sequence: number, context: TaskContext): Promise<void> {
+    if (context.stopping.aborted) {
+      context.itemFailed(productId, context.stopping.reason);
+      return;
+    }
+    try {
+      const photo = await this.#catalog.fetchImage(productId, context.signal, listedImageUrl);
+      const vector = await this.#embedder.embedImage(photo);
+      await this.#store.put(productId, vector, sequence);
+      context.itemDone();
+    } catch (error) {
+      context.itemFailed(productId, error);
+    }
   }
 }
 

@@ -166,7 +166,7 @@ export interface paths {
         put?: never;
         /**
          * Embed every product in the catalogue
-         * @description One task walks the catalogue page by page from start_page and embeds every product, batch_size products in flight at a time. Products that already have a vector get it replaced, never duplicated. One walk at a time: while one is queued or running, another answers 409.
+         * @description One task walks the catalogue page by page from start_page and embeds every product, batch_size products in flight at a time (the next pages are listed while products of earlier ones are in flight). Products that already have a vector get it replaced, never duplicated. One walk at a time: while one is queued or running, another answers 409.
          */
         post: operations["generateAll"];
         delete?: never;
@@ -1230,7 +1230,7 @@ export interface operations {
         parameters: {
             query?: {
                 start_page?: number;
-                /** @description Products in flight at a time */
+                /** @description Products in flight at a time; by default enough to keep the model's batches full (twice the larger of INFERENCE_BATCH_SIZE and CATALOG_CONCURRENCY, 32 with their defaults) */
                 batch_size?: number;
             };
             header?: never;

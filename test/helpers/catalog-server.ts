@@ -28,6 +28,8 @@ export interface CatalogFaults {
   delayMs?: number;
   /** Hold every answer until this settles: a test keeps work in flight for as long as it needs, then lets it go. */
   hold?: Promise<unknown>;
+  /** Hold only the photos' answers until this settles (list pages and records are answered). */
+  holdPhotos?: Promise<unknown>;
 }
 
 export interface CatalogServerOptions {
@@ -160,6 +162,7 @@ export function startCatalogServer(options: CatalogServerOptions): CatalogServer
   }
 
   async function serveImage(product: CatalogProduct): Promise<Response> {
+    if (handle.faults.holdPhotos) await handle.faults.holdPhotos;
     const bytes = typeof product.image === "string" ? await Bun.file(product.image).bytes() : product.image;
     let body = handle.faults.brokenBytes?.has(product.id) ? bytes.slice(0, Math.floor(bytes.length / 2)) : bytes;
     if (handle.faults.cutWithEndMarker?.has(product.id)) body = truncatedWithEndMarker(bytes);

@@ -252,7 +252,6 @@ describe("GET /openapi.json", () => {
       "/embeddings/products get limit": 100,
       "/embeddings/products get offset": 0,
       "/embeddings/generate-all post start_page": 1,
-      "/embeddings/generate-all post batch_size": 10,
       "/tasks get limit": 20,
     };
     const declared = Object.fromEntries(

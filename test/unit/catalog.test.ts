@@ -87,9 +87,11 @@ describe("HttpCatalog", () => {
     await using server = startCatalogServer({ products: products([3, 10, 11, 42, 7]), perPage: 2 });
     const catalog = catalogFor(server);
 
-    expect(await catalog.listPage(1)).toEqual({ productIds: [3, 10], lastPage: 3, total: 5 });
-    expect(await catalog.listPage(3)).toEqual({ productIds: [7], lastPage: 3, total: 5 });
-    expect(await catalog.listPage(4)).toEqual({ productIds: [], lastPage: 3, total: 5 });
+    // Each product's image_url as the page gives it, so a walk needs no request for the product's record.
+    const photoAt = (id: number) => [id, `${server.origin}/storage/products/${id}.jpg`] as const;
+    expect(await catalog.listPage(1)).toEqual({ productIds: [3, 10], lastPage: 3, total: 5, imageUrls: new Map([photoAt(3), photoAt(10)]) });
+    expect(await catalog.listPage(3)).toEqual({ productIds: [7], lastPage: 3, total: 5, imageUrls: new Map([photoAt(7)]) });
+    expect(await catalog.listPage(4)).toEqual({ productIds: [], lastPage: 3, total: 5, imageUrls: new Map() });
     expect(server.requests.map((request) => [request.path, request.search, request.accept])).toEqual([
       ["/api/products", "?page=1", "application/json"],
       ["/api/products", "?page=3", "application/json"],
@@ -234,7 +236,7 @@ describe("HttpCatalog", () => {
     // Without the header the retry would wait 30 s or more.
     const catalog = catalogFor(server, { backoffBaseMs: 60_000 });
 
-    expect(await catalog.listPage(1)).toEqual({ productIds: [1], lastPage: 1, total: 1 });
+    expect(await catalog.listPage(1)).toEqual({ productIds: [1], lastPage: 1, total: 1, imageUrls: new Map() });
     expect(server.hits).toBe(2);
   });
 

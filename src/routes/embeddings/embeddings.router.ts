@@ -8,7 +8,8 @@ import type { ServiceSlot } from "../../services.ts";
 import type { Task } from "../../tasks/task-registry.ts";
 import * as routes from "./embeddings.routes.ts";
 
-const DEFAULT_CATALOG_WALK = { startPage: 1, batchSize: 10 };
+/** The old web app's body-less POST /embeddings/generate: the whole catalogue, the pipeline's width in flight. */
+const DEFAULT_CATALOG_WALK = { startPage: 1 };
 /** 10,000 ids take about 80 KB of JSON. */
 const MAX_JSON_BODY_BYTES = 1024 * 1024;
 

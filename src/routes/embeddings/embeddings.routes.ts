@@ -220,14 +220,19 @@ export const generateAll = createRoute({
   ...writeAccess,
   description:
     "One task walks the catalogue page by page from start_page and embeds every product, batch_size products " +
-    "in flight at a time. Products that already have a vector get it replaced, never duplicated. One walk at a " +
+    "in flight at a time (the next pages are listed while products of earlier ones are in flight). Products that already have a vector get it replaced, never duplicated. One walk at a " +
     "time: while one is queued or running, another answers 409.",
   request: {
     query: z.object({
       start_page: wholeNumber({ min: 1, max: 1_000_000 }).default(1).openapi({ default: 1, example: 1 }),
       batch_size: wholeNumber({ min: 1, max: 256 })
-        .default(10)
-        .openapi({ default: 10, example: 10, description: "Products in flight at a time" }),
+        .optional()
+        .openapi({
+          example: 32,
+          description:
+            "Products in flight at a time; by default enough to keep the model's batches full (twice the larger of " +
+            "INFERENCE_BATCH_SIZE and CATALOG_CONCURRENCY, 32 with their defaults)",
+        }),
     }),
   },
   responses: { 202: accepted(CatalogTaskAccepted), 400: badRequest, ...writeRefusals, 409: walkInProgress, 503: busyResponse },

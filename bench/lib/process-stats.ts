@@ -1,0 +1,46 @@
+// Numbers the benchmarks take from outside a running service: its memory (from /proc) and latency percentiles.
+import { readFileSync } from "node:fs";
+
+export interface Rss {
+  rss: number;
+  anon: number;
+}
+
+/** VmRSS and RssAnon of the process, in MB, sampled every 250 ms for the peak. */
+export function sampleMemory(pid: number) {
+  const read = (): Rss => {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN);
+    return { rss: kb("VmRSS") / 1024, anon: kb("RssAnon") / 1024 };
+  };
+  let peak = read();
+  const timer = setInterval(() => {
+    try {
+      const now = read();
+      if (now.rss > peak.rss) peak = now;
+    } catch {
+      // The process is gone; the run fails on its next request.
+    }
+  }, 250);
+  return { current: read, peak: () => peak, stop: () => clearInterval(timer) };
+}
+
+/** The p-th percentile (0..1) of ascending values, nearest rank. */
+export function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+}
+
+/** Median and range of repeated measurements, e.g. "44.1 (42.0–45.3)". */
+export function medianAndRange(values: number[], digits = 1): string {
+  const sorted = values.toSorted((a, b) => a - b);
+  const median = percentile(sorted, 0.5);
+  if (sorted.length < 2) return median.toFixed(digits);
+  return `${median.toFixed(digits)} (${sorted[0]!.toFixed(digits)}–${sorted.at(-1)!.toFixed(digits)})`;
+}
+
+/** CPU time (user + system) in ms of a process, or of one of its threads (the event loop's thread id is the pid). */
+export function cpuMs(pid: number, thread?: number): number {
+  const path = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
+  const fields = readFileSync(path, "utf8").split(") ")[1]!.split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+}
