@@ -43,7 +43,7 @@ describe.if(HAVE_MODEL)("the whole-catalogue walk (body-less POST /embeddings/ge
       progress: { total: PRODUCTS, done: PRODUCTS, failed: 0 },
       message: `walked the catalogue from page 1 to page ${PRODUCTS / PER_PAGE}`,
     });
-    expect(subject.services.store.count).toBe(PRODUCTS);
+    expect(await subject.services.store.count()).toBe(PRODUCTS);
   }
 
   test("fills every catalogue slot although a page lists fewer products", async () => {

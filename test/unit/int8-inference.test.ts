@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { INT8_REFERENCE_SHA256 } from "../../scripts/model/keras-to-onnx.ts";
 import { parseConfig } from "../../src/config.ts";
 import { Embedder } from "../../src/inference/embedder.ts";
+import { photoModel } from "../../src/inference/photo-model.ts";
 import { openModelSession } from "../../src/inference/model-session.ts";
 import { createServices, loadPipelineProjection, PIPELINE, pipelineName } from "../../src/services.ts";
 import { samplePhotos } from "../helpers/app-under-test.ts";
@@ -28,14 +29,15 @@ function cosine(a: Float32Array, b: Float32Array): number {
 
 /** The service's Embedder on the given model; with the projection, its stored vectors, without, the 2048-d embedding. */
 async function openEmbedder(modelPath: string, withProjection: boolean): Promise<AsyncDisposable & { embedder: Embedder }> {
-  const session = await openModelSession({ modelPath, backend: "native", threads: 2 });
+  const session = photoModel(await openModelSession({ modelPath, backend: "native", threads: 2 }), {
+    normalisation: PIPELINE.normalisation,
+    projection: withProjection ? loadPipelineProjection() : undefined,
+  });
   const embedder = new Embedder(session, {
     maxBatchSize: 16,
     maxPixels: 50_000_000,
     fitMode: PIPELINE.fitMode,
     smoothing: PIPELINE.smoothing,
-    normalisation: PIPELINE.normalisation,
-    projection: withProjection ? loadPipelineProjection() : undefined,
   });
   await embedder.started();
   return { embedder, [Symbol.asyncDispose]: () => embedder.close().then(() => session.close()) };
