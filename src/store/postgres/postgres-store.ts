@@ -10,7 +10,7 @@ import type { Neighbour, VectorIndex } from "../vector-index.ts";
 import { type ConnectionOptions, connect, describeUrl, TIMEOUT_MS } from "./connection.ts";
 import { HybridClock } from "./hybrid-clock.ts";
 import { EMBEDDINGS, prepareSchema, readStoredIndex } from "./schema.ts";
-import { asStoreError, isUnavailable } from "./unavailable.ts";
+import { asStoreError, isLostConnection, isUnavailable } from "./unavailable.ts";
 import { fromVectorText, squaredDistance, toVectorText } from "./vector-text.ts";
 
 export { describeUrl };
@@ -270,8 +270,12 @@ export class PostgresStore implements VectorIndex {
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${2 * this.#timeoutMs} ms`), { code: "ETIMEDOUT" })), 2 * this.#timeoutMs);
     });
+    // A connection that broke or never came up (one begun while the database was away) is worth one more try on a
+    // fresh one: every operation is a read or an upsert guarded by its ticket, so running it twice leaves the table as
+    // once would.
+    const attempt = () => work().catch((error: unknown) => (isLostConnection(error) && !this.#closed ? work() : Promise.reject(error)));
     try {
-      return await Promise.race([work(), late]);
+      return await Promise.race([attempt(), late]);
     } catch (error) {
       throw this.#explain(error);
     } finally {

@@ -26,6 +26,12 @@ function isServerUnavailable(sqlState: string): boolean {
   return sqlState.startsWith("08") || sqlState.startsWith("57P") || ["53300", "57014", "25006"].includes(sqlState);
 }
 
+/** A socket or connection that failed under one operation (not the server refusing it): another connection may work. */
+export function isLostConnection(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && CONNECTION_ERRORS.has(code);
+}
+
 export function isUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== "string") return false;
