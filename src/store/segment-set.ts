@@ -4,6 +4,7 @@
 import type { JournalRecord } from "./journal.ts";
 import { MutableSegment } from "./mutable-segment.ts";
 import type { SearchThreads, SegmentMatches } from "./search-threads.ts";
+import { squaredDistance } from "./squared-distance.ts";
 import type { RowMatch, SealedSegment, Segment } from "./segment-file.ts";
 
 export interface Neighbour {
@@ -216,13 +217,4 @@ export class SegmentSet {
     this.#liveRows.set(segment, this.liveRowsOf(segment) - 1);
     return true;
   }
-}
-
-function squaredDistance(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) {
-    const difference = a[i]! - b[i]!;
-    sum += difference * difference;
-  }
-  return sum;
 }

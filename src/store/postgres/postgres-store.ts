@@ -5,13 +5,14 @@
 import type postgres from "postgres";
 import type { Sql } from "postgres";
 import type { PendingMigration } from "../pipeline-migration.ts";
+import { squaredDistance } from "../squared-distance.ts";
 import { StoreError } from "../store-error.ts";
 import type { Neighbour, VectorIndex } from "../vector-index.ts";
 import { type ConnectionOptions, connect, describeUrl, TIMEOUT_MS } from "./connection.ts";
 import { HybridClock } from "./hybrid-clock.ts";
 import { EMBEDDINGS, prepareSchema, readStoredIndex } from "./schema.ts";
 import { asStoreError, isLostConnection, isUnavailable } from "./unavailable.ts";
-import { fromVectorText, squaredDistance, toVectorText } from "./vector-text.ts";
+import { fromVectorText, toVectorText } from "./vector-text.ts";
 
 export { describeUrl };
 
