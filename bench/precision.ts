@@ -25,6 +25,7 @@ import { evenSample, loadDataset } from "./lib/dataset.ts";
 import { embedPhotos } from "./lib/embed-photos.ts";
 import { EmbeddingCache } from "./lib/embedding-cache.ts";
 import { num, type RunInfo, runInfo, table, writeSection } from "./lib/report.ts";
+import { cosine } from "./lib/linalg.ts";
 
 const REPO_ROOT = resolve(import.meta.dir, "..");
 const FASHION_DIR = resolve(process.env.FASHION_DIR ?? join(REPO_ROOT, "../shared/data/fashion"));
@@ -194,18 +195,6 @@ async function decodeInputs(photos: Uint8Array[]): Promise<Float32Array> {
     await decodeToModelInput(bytes, { fitMode: PIPELINE.fitMode, smoothing: PIPELINE.smoothing, maxPixels: 50_000_000 }, out, i * INPUT_FLOATS);
   }
   return out;
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    aa += a[i]! * a[i]!;
-    bb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(aa * bb);
 }
 
 const sorted = (values: number[]) => [...values].sort((a, b) => a - b);

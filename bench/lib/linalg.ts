@@ -221,3 +221,16 @@ export function eigenResidual(original: Float64Array, n: number, eigen: Symmetri
   }
   return worst;
 }
+
+/** Cosine of the angle between two vectors. */
+export function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
+  return dot / Math.sqrt(aa * bb);
+}

@@ -12,20 +12,9 @@ import { openModelSession } from "../../src/inference/model-session.ts";
 import { createServices, loadPipelineProjection, PIPELINE, pipelineName } from "../../src/services.ts";
 import { samplePhotos } from "../helpers/app-under-test.ts";
 import { INT8_MODEL_PATH, MODEL_PATH, requireFashionPhotos, requireInt8Model, requireModel, tempDir } from "../helpers/environment.ts";
+import { cosine } from "../../bench/lib/linalg.ts";
 
 const READY = [requireModel("int8 inference test"), requireInt8Model("int8 inference test"), requireFashionPhotos("int8 inference test")].every(Boolean);
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    aa += a[i]! * a[i]!;
-    bb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(aa * bb);
-}
 
 /** The service's Embedder on the given model; with the projection, its stored vectors, without, the 2048-d embedding. */
 async function openEmbedder(modelPath: string, withProjection: boolean): Promise<AsyncDisposable & { embedder: Embedder }> {
