@@ -48,6 +48,7 @@ import {
   sqrtTransform,
   type VectorTransform,
 } from "./lib/vector-variants.ts";
+import { printUsageAndExit } from "./lib/command-flags.ts";
 
 const REPO_ROOT = resolve(import.meta.dir, "..");
 const SHARED = resolve(REPO_ROOT, "../shared");
@@ -70,10 +71,7 @@ const { values: args } = parseArgs({
   },
 });
 
-if (args.help) {
-  console.log(readFileSync(import.meta.path, "utf8").split("\n").filter((line) => line.startsWith("//")).join("\n"));
-  process.exit(0);
-}
+if (args.help) printUsageAndExit(import.meta.path);
 
 const positive = (value: string | undefined, fallback: number, name: string) => {
   if (value === undefined) return fallback;

@@ -11,7 +11,6 @@
 // Writes its section of docs/performance.md. The machine may be shared: the load average is reported before and after.
 // Usage: bun bench/ingest-bench.ts [--photos 1000] [--runs 1] [--repeats 3] [--precision fp32[,int8]]
 //          [--idle-seconds 10] [--stage-photos 100] [--env NAME=VALUE ...] [--out docs/performance.md]
-import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
@@ -23,6 +22,7 @@ import { enlargedJpeg, modelInput, modelOnlyRates, modelPathFor, type Precision,
 import { type IngestRun, runIngest } from "./lib/ingest-run.ts";
 import { medianAndRange } from "./lib/process-stats.ts";
 import { num, runInfo, table, writeSection } from "./lib/report.ts";
+import { printUsageAndExit, wholeNumberFlag } from "./lib/command-flags.ts";
 
 const REPO_ROOT = resolve(import.meta.dir, "..");
 const FASHION_DIR = resolve(process.env.FASHION_DIR ?? join(REPO_ROOT, "../shared/data/fashion"));
@@ -45,15 +45,8 @@ const { values: flags } = parseArgs({
     help: { type: "boolean", default: false },
   },
 });
-if (flags.help) {
-  console.log(readFileSync(import.meta.path, "utf8").split("\n").filter((line) => line.startsWith("//")).join("\n"));
-  process.exit(0);
-}
-const positive = (name: "photos" | "runs" | "repeats" | "idle-seconds" | "stage-photos") => {
-  const value = Number(flags[name]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number >= 1`);
-  return value;
-};
+if (flags.help) printUsageAndExit(import.meta.path);
+const positive = (name: "photos" | "runs" | "repeats" | "idle-seconds" | "stage-photos") => wholeNumberFlag(flags, name);
 const precisions = flags.precision.split(",").map((name) => {
   if (name !== "fp32" && name !== "int8") throw new Error(`--precision: fp32 or int8, not ${name}`);
   return name as Precision;

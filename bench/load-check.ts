@@ -8,7 +8,6 @@
 // and writes them between markers in docs/performance.md. Run it on a quiet machine: the clients share its cores.
 // Usage: bun bench/load-check.ts [--clients 50] [--seconds 60] [--idle-seconds 15] [--products 1000]
 //          [--env NAME=VALUE ...] [--out docs/performance.md]
-import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
@@ -17,6 +16,7 @@ import { startService } from "../test/helpers/service-process.ts";
 import { loadDataset } from "./lib/dataset.ts";
 import { percentile, type Rss, sampleMemory } from "./lib/process-stats.ts";
 import { num, runInfo, table, writeSection } from "./lib/report.ts";
+import { printUsageAndExit, wholeNumberFlag } from "./lib/command-flags.ts";
 
 const REPO_ROOT = resolve(import.meta.dir, "..");
 const FASHION_DIR = resolve(process.env.FASHION_DIR ?? join(REPO_ROOT, "../shared/data/fashion"));
@@ -35,15 +35,8 @@ const { values: flags } = parseArgs({
     help: { type: "boolean", default: false },
   },
 });
-if (flags.help) {
-  console.log(readFileSync(import.meta.path, "utf8").split("\n").filter((line) => line.startsWith("//")).join("\n"));
-  process.exit(0);
-}
-const positive = (name: "clients" | "seconds" | "idle-seconds" | "products") => {
-  const value = Number(flags[name]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number >= 1`);
-  return value;
-};
+if (flags.help) printUsageAndExit(import.meta.path);
+const positive = (name: "clients" | "seconds" | "idle-seconds" | "products") => wholeNumberFlag(flags, name);
 const clients = positive("clients");
 const mixedSeconds = positive("seconds");
 const idleSeconds = positive("idle-seconds");
