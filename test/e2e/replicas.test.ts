@@ -101,18 +101,21 @@ describe.skipIf(!HAVE_MODEL)("two replicas on one PostgreSQL index", () => {
     expect(rows.rows[0]!.rows).toBe(rows.rows[0]!.distinct_ids);
   });
 
-  test("a replica killed mid-ingest: the other keeps serving and finishes the work", async () => {
+  /** Starts embedding every photo through `replica` and returns the task once its first product is stored. */
+  async function ingestUntilFirstStored(replica: ServiceProcess, what: string): Promise<string> {
     const taskId = acceptedTaskId(
-      await a.json("/embeddings/generate-batch", {
+      await replica.json("/embeddings/generate-batch", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ product_ids: photos.ids }),
       }),
     );
-    await waitFor(async () => ((await a.json(`/tasks/${taskId}`)).body.progress.done > 0 ? true : undefined), {
-      timeoutMs: 120_000,
-      what: "the first product stored by replica a",
-    });
+    await waitFor(async () => ((await replica.json(`/tasks/${taskId}`)).body.progress.done > 0 ? true : undefined), { timeoutMs: 120_000, what });
+    return taskId;
+  }
+
+  test("a replica killed mid-ingest: the other keeps serving and finishes the work", async () => {
+    const taskId = await ingestUntilFirstStored(a, "the first product stored by replica a");
     await a.kill();
 
     expect((await b.json("/ready")).status).toBe(200);
@@ -123,17 +126,7 @@ describe.skipIf(!HAVE_MODEL)("two replicas on one PostgreSQL index", () => {
   });
 
   test("the database disappears mid-ingest: per-product errors, /ready 503, and recovery without a restart", async () => {
-    const taskId = acceptedTaskId(
-      await b.json("/embeddings/generate-batch", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ product_ids: photos.ids }),
-      }),
-    );
-    await waitFor(async () => ((await b.json(`/tasks/${taskId}`)).body.progress.done > 0 ? true : undefined), {
-      timeoutMs: 120_000,
-      what: "the first product stored",
-    });
+    const taskId = await ingestUntilFirstStored(b, "the first product stored");
     await database.stopListening();
     const notReady = await b.json("/ready");
     expect(notReady.status).toBe(503);
