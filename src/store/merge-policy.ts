@@ -21,8 +21,10 @@ export interface MergePolicy {
 
 /**
  * The first and last index (inclusive) of the neighbours to merge next, or null when nothing needs merging. At rest
- * (no change for a while), the newest level-0 segments are merged into one even when fewer than `factor`: a store
- * that is not being written is searched through fewer graphs.
+ * (no change for a while), every run of two or more neighbours of one level below the top level is merged into one,
+ * lowest level first, even when fewer than `factor`: a store that is not being written is then searched through at
+ * most one segment per lower level (plus the top level's), where a bulk ingest leaves up to `factor - 1` per level.
+ * The top level is left alone: its merges would rewrite most of the index (level 0 is the exception when it is all).
  */
 export function chooseMerge(segments: SegmentShape[], policy: MergePolicy, atRest = false): { first: number; last: number } | null {
   const levels = segments.map((segment) => levelOf(segment.live, policy));
@@ -34,10 +36,20 @@ export function chooseMerge(segments: SegmentShape[], policy: MergePolicy, atRes
     (segment) => segment.lacksGraph || (segment.rows > 0 && (segment.rows - segment.live) / segment.rows > policy.maxDeadFraction),
   );
   if (alone >= 0) return { first: alone, last: alone };
-  if (!atRest) return null;
-  let first = segments.length;
-  while (first > 0 && levels[first - 1] === 0) first--;
-  return segments.length - first >= 2 ? { first, last: segments.length - 1 } : null;
+  return atRest ? lowestRun(levels) : null;
+}
+
+/** The run of two or more neighbours of the lowest level below the top one (or of level 0), if any. */
+function lowestRun(levels: number[]): { first: number; last: number } | null {
+  const below = Math.max(1, Math.max(...levels));
+  let best: { first: number; last: number } | null = null;
+  for (let first = 0; first < levels.length; ) {
+    let last = first;
+    while (last + 1 < levels.length && levels[last + 1] === levels[first]) last++;
+    if (last > first && levels[first]! < below && (!best || levels[first]! < levels[best.first]!)) best = { first, last };
+    first = last + 1;
+  }
+  return best;
 }
 
 /** floor(log_factor(live / sealSize)), at least 0: a segment a little over the seal size is still level 0. */

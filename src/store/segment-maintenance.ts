@@ -44,6 +44,8 @@ export class SegmentMaintenance {
   #mergesPaused = false;
   #closed = false;
   #idleSeal: ReturnType<typeof setTimeout> | null = null;
+  /** No change for `sealWhenIdleMs`: merges at rest run one after another until the next change. */
+  #atRest = false;
   /** Seals and merges finished since the store opened. */
   seals = 0;
   merges = 0;
@@ -59,6 +61,8 @@ export class SegmentMaintenance {
     const maintenance = new SegmentMaintenance(options, set, nextNumber);
     await maintenance.#startJournal();
     maintenance.#maybeMerge();
+    // An index opened and left alone comes to rest too (one that was closed before its merges at rest were done).
+    maintenance.#armIdleSeal();
     return maintenance;
   }
 
@@ -68,7 +72,7 @@ export class SegmentMaintenance {
     while (this.#sealing || this.#merging) {
       await Promise.allSettled([this.#sealing, this.#merging?.done]);
       await this.#manifestWrites;
-      this.#maybeMerge();
+      this.#maybeMerge(this.#atRest);
     }
   }
 
@@ -130,7 +134,9 @@ export class SegmentMaintenance {
    */
   async #sealIfDue(idle: boolean): Promise<void> {
     const changes = this.#set.mutable.changes;
+    this.#atRest = idle;
     if (!idle) this.#armIdleSeal();
+    else if (changes === 0) this.#maybeMerge(true);
     if (this.#closed || changes === 0 || (idle ? this.#sealing !== null : changes < this.#options.sealSize)) return;
     // One seal at a time: if the previous one is still writing, the journal waits (bounding memory to two segments).
     while (this.#sealing) await this.#sealing;
@@ -145,7 +151,7 @@ export class SegmentMaintenance {
       this.#sealing = null;
       this.#sealJob = null;
       this.#mergesPaused = false;
-      this.#maybeMerge(idle);
+      this.#maybeMerge(this.#atRest);
     });
   }
 
@@ -230,7 +236,7 @@ export class SegmentMaintenance {
       .then(
         () => {
           this.#merging = null;
-          this.#maybeMerge();
+          this.#maybeMerge(this.#atRest);
         },
         (error) => {
           this.#merging = null;

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { EmbeddedIndex } from "../../src/store/embedded-index.ts";
+import { levelOf } from "../../src/store/merge-policy.ts";
 import { type StoreOptions, StoreError, VectorStore } from "../../src/store/vector-store.ts";
 import { describeIndexContract } from "../helpers/index-contract.ts";
 import { tempDir, waitFor } from "../helpers/environment.ts";
@@ -143,6 +144,42 @@ describe("VectorStore segments", () => {
     expect(throughGraph).toEqual(scanned);
     for (const { id, distance } of throughGraph) expect(distance).toBeCloseTo(exactDistance(id), 6);
     await store.close();
+  });
+
+  test("an index at rest merges each run of one level below the top into one segment, one run after another", async () => {
+    await using dir = await tempDir();
+    const sizes = { sealSize: 4, mergeFactor: 4, exactBelow: 3 };
+    const levels = (store: VectorStore) => store.stats().segments.map((segment) => levelOf(segment.live, { sealSize: 4, factor: 4 }));
+    const writing = await open(dir.path, sizes);
+    let products = 0;
+    while (products < 200) await writing.put(++products, distinct(products));
+    await writing.idle();
+    // Seals of 4-5 changes merged by fours: two segments of level 2, at least two of level 1; and one of level 0.
+    while (!levels(writing).includes(0)) {
+      while (writing.stats().mutableRows > 0) await writing.put(++products, distinct(products));
+      await writing.idle();
+    }
+    const before = writing.stats().segments;
+    expect(levels(writing).filter((level) => level === 1).length).toBeGreaterThanOrEqual(2);
+    const queries = Array.from({ length: 10 }, (_, i) => distinct(300 + i));
+    const answers = queries.map((query) => writing.search(query, 5));
+    await writing.close();
+
+    const resting = await open(dir.path, { ...sizes, sealWhenIdleMs: 50 });
+    // One more change, sealed at rest: a second run, of level 0, to merge before the one of level 1.
+    await resting.put(++products, distinct(products));
+    answers.forEach((answer, q) => expect(resting.search(queries[q]!, 5)).toEqual(answer));
+    const settled = () => levels(resting).filter((level) => level === 1).length === 1 && resting.stats().mutableRows === 0;
+    await waitFor(() => (settled() ? true : undefined), { timeoutMs: 10_000, what: "the merges at rest" });
+    await resting.idle();
+    const after = levels(resting);
+    expect(after.filter((level) => level === 2).length).toBe(2);
+    expect(resting.stats().segments.slice(0, 2)).toEqual(before.slice(0, 2)); // the top level is not rewritten
+    expect(after.filter((level) => level === 1).length).toBe(1);
+    expect(after.filter((level) => level === 0).length).toBeLessThanOrEqual(1);
+    expect(resting.count).toBe(products);
+    expect(queries.map((query) => resting.search(query, 5))).toEqual(answers);
+    await resting.close();
   });
 
   test("once merges are done the directory holds the manifest's segments, one journal and nothing else", async () => {
