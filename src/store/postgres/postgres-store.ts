@@ -76,7 +76,9 @@ export class PostgresStore implements VectorIndex {
           throw error;
         }
         const delay = START_RETRY_MS[Math.min(attempt, START_RETRY_MS.length - 1)]!;
-        warn(`the vector index at ${location} cannot be reached (${(error as Error).message}); trying again in ${delay} ms`);
+        // 25006: the server refuses writes, as a read replica (standby) does; migrating there never succeeds.
+        const hint = (error as { code?: string }).code === "25006" ? "; for a read replica, set VECTOR_STORE_READ_ONLY=true" : "";
+        warn(`the vector index at ${location} cannot be reached (${(error as Error).message}${hint}); trying again in ${delay} ms`);
         await Bun.sleep(delay);
       }
     }
