@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { LogFormat } from "./observability/log.ts";
 import { hostOf, isNeverFetched } from "./catalog/outbound-policy.ts";
+import { withFirstHost } from "./store/postgres/database-url.ts";
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -81,7 +82,13 @@ const envSchema = z
     DATA_DIR: z.string().min(1).default("./data"),
     VECTOR_STORE_URL: z.preprocess(
       emptyAsUnset,
-      z.url({ protocol: /^postgres(ql)?$/, message: "must be a postgres://user:password@host:5432/database URL" }).optional(),
+      z
+        .string()
+        // Several hosts (host1:5432,host2:5432) are the client's; the URL is checked as if it named the first only.
+        .refine((url) => /^postgres(ql)?:$/.test(URL.parse(withFirstHost(url))?.protocol ?? ""), {
+          message: "must be a postgres://user:password@host:5432/database URL",
+        })
+        .optional(),
     ),
     VECTOR_STORE_POOL_SIZE: positiveInt(10),
     VECTOR_STORE_TIMEOUT_MS: positiveInt(5_000),

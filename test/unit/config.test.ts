@@ -209,6 +209,10 @@ describe("parseConfig: keys, access and origins", () => {
       readOnly: true,
     });
     expect(parseConfig({ ...api, VECTOR_STORE_URL: url, VECTOR_STORE_READ_ONLY: "0" }).vectorStore.readOnly).toBe(false);
+    // Several standbys, tried in turn by the client.
+    const standbys = "postgres://fip:s3cret@standby1:5432,standby2:5433/shop?target_session_attrs=prefer-standby";
+    expect(parseConfig({ ...api, VECTOR_STORE_URL: standbys, VECTOR_STORE_READ_ONLY: "true" }).vectorStore.url).toBe(standbys);
+    expect(() => parseConfig({ ...api, VECTOR_STORE_URL: "mysql://a:1,b:2/shop" })).toThrow(/^invalid configuration: VECTOR_STORE_URL: must be/);
     expect(() => parseConfig({ ...api, VECTOR_STORE_READ_ONLY: "true" })).toThrow(
       /^invalid configuration: VECTOR_STORE_READ_ONLY: needs VECTOR_STORE_URL: a search-only replica reads the PostgreSQL index/,
     );

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { similarityScore } from "../../src/similarity/similarity.ts";
 import { EmbeddedIndex } from "../../src/store/embedded-index.ts";
-import { PostgresStore } from "../../src/store/postgres/postgres-store.ts";
+import { describeUrl, PostgresStore } from "../../src/store/postgres/postgres-store.ts";
 import { StoreError } from "../../src/store/store-error.ts";
 import { tempDir, waitFor } from "../helpers/environment.ts";
 import { describeIndexContract } from "../helpers/index-contract.ts";
@@ -260,5 +260,8 @@ describe("PostgresStore", () => {
     const message = await reader.catch((error: Error) => error.message);
     expect(message).toContain("127.0.0.1:1/shop");
     expect(message).not.toContain("s3cret");
+    expect(describeUrl("postgres://fip:s3cret-password@standby1:5432,standby2:5433/shop?target_session_attrs=prefer-standby")).toBe(
+      "standby1:5432,standby2:5433/shop",
+    );
   });
 });
