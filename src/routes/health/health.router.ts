@@ -12,7 +12,13 @@ export function createHealthRouter(services: ServiceSlot, options: { readOnly: b
       // Counting reaches the index: a database that cannot be reached makes this 503 STORE_UNAVAILABLE.
       const embeddings = await store.count();
       return c.json(
-        { status: "ready" as const, embeddings, inference_backend: embedder.backend, pipeline: store.pipeline, read_only: options.readOnly },
+        {
+          status: "ready" as const,
+          embeddings,
+          inference_backend: embedder.backend,
+          pipeline: store.pipeline,
+          read_only: options.readOnly,
+        },
         200,
       );
     });
