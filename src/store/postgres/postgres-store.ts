@@ -124,7 +124,9 @@ export class PostgresStore implements VectorIndex {
       try {
         const store = await PostgresStore.openReadOnly(options, expected);
         if (store) return store;
-        reason = `the database at ${describeUrl(options.url)} has no fashion-image-processor schema yet: start a replica on the primary first (it creates the schema), and this one is ready once replication has brought it here`;
+        reason =
+          `the database at ${describeUrl(options.url)} has no fashion-image-processor schema yet: start a replica on the ` +
+          "primary first (it creates the schema), and this one is ready once replication has brought it here";
       } catch (error) {
         // Another build's schema or pipeline is for a replica on the primary to migrate; anything else stops the start.
         if (!(error instanceof StoreError || (error instanceof AppError && error.code === "STORE_UNAVAILABLE"))) throw error;
