@@ -42,11 +42,13 @@ export interface AppDeps {
   corsOrigins?: readonly string[];
   /** The client's IP address; by default what the Bun server saw (app.request() in tests has no socket). */
   clientAddress?: ClientAddress;
+  /** A search-only replica (VECTOR_STORE_READ_ONLY): every write route answers 405 READ_ONLY_REPLICA. */
+  readOnly?: boolean;
 }
 
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono({ strict: false, defaultHook: validationHook });
-  const allowedMethods = new AllowedMethods(app);
+  const allowedMethods = new AllowedMethods(app, { refuseWrites: deps.readOnly });
   app.onError(handleError);
   app.notFound(answerUnmatched(allowedMethods));
   // First, so every answer (errors, 404s, 405s, refusals by later middleware) is logged, counted and carries the
@@ -72,7 +74,7 @@ export function createApp(deps: AppDeps) {
   app.use(requireJsonBodies());
 
   app
-    .route("/", createHealthRouter(deps.services))
+    .route("/", createHealthRouter(deps.services, { readOnly: deps.readOnly ?? false }))
     .route("/", createEmbeddingsRouter(deps.services))
     .route("/", createDuplicatesRouter(deps.services))
     .route("/", createSimilarRouter(deps.services, { maxUploadBytes: deps.maxUploadBytes }))

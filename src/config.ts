@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { LogFormat } from "./observability/log.ts";
 import { hostOf, isNeverFetched } from "./catalog/outbound-policy.ts";
+import { withFirstHost } from "./store/postgres/database-url.ts";
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -81,10 +82,17 @@ const envSchema = z
     DATA_DIR: z.string().min(1).default("./data"),
     VECTOR_STORE_URL: z.preprocess(
       emptyAsUnset,
-      z.url({ protocol: /^postgres(ql)?$/, message: "must be a postgres://user:password@host:5432/database URL" }).optional(),
+      z
+        .string()
+        // Several hosts (host1:5432,host2:5432) are the client's; the URL is checked as if it named the first only.
+        .refine((url) => /^postgres(ql)?:$/.test(URL.parse(withFirstHost(url))?.protocol ?? ""), {
+          message: "must be a postgres://user:password@host:5432/database URL",
+        })
+        .optional(),
     ),
     VECTOR_STORE_POOL_SIZE: positiveInt(10),
     VECTOR_STORE_TIMEOUT_MS: positiveInt(5_000),
+    VECTOR_STORE_READ_ONLY: flag,
     MODEL_PATH: z.string().min(1).optional(),
     INFERENCE_PRECISION: z.enum(["fp32", "int8"]).default(DEFAULT_PRECISION),
     INFERENCE_BACKEND: z.enum(["native", "wasm"]).default("native"),
@@ -123,6 +131,10 @@ const envSchema = z
   })
   .superRefine((env, ctx) => {
     const problem = (variable: string, message: string) => ctx.addIssue({ code: "custom", path: [variable], message });
+    if (env.VECTOR_STORE_READ_ONLY && !env.VECTOR_STORE_URL) {
+      // The embedded index has one writer per DATA_DIR; only a database can be shared with replicas that write.
+      problem("VECTOR_STORE_READ_ONLY", "needs VECTOR_STORE_URL: a search-only replica reads the PostgreSQL index that replicas on the primary write");
+    }
     if (env.API_KEYS && env.API_KEYS_FILE) {
       // One source of truth: a key removed from one place must not live on in the other.
       problem("API_KEYS_FILE", "set API_KEYS or API_KEYS_FILE, not both");
@@ -165,8 +177,9 @@ export interface Config {
   /**
    * Where the vector index lives: `url` null is the embedded store in `dataDir`; a postgres:// URL is a table in
    * PostgreSQL shared by every replica, through at most `poolSize` connections, each wait bounded by `timeoutMs`.
+   * `readOnly`: a search-only replica (pointed at a read replica): no migration, no writes, write routes refused.
    */
-  vectorStore: { url: string | null; poolSize: number; timeoutMs: number };
+  vectorStore: { url: string | null; poolSize: number; timeoutMs: number; readOnly: boolean };
   modelPath: string;
   /** `decodeWorkers`: threads that decode photos, beside the model's `threads`. */
   inference: {
@@ -243,7 +256,12 @@ export function parseConfig(
     port: e.PORT,
     host: e.HOST,
     dataDir: e.DATA_DIR,
-    vectorStore: { url: e.VECTOR_STORE_URL ?? null, poolSize: e.VECTOR_STORE_POOL_SIZE, timeoutMs: e.VECTOR_STORE_TIMEOUT_MS },
+    vectorStore: {
+      url: e.VECTOR_STORE_URL ?? null,
+      poolSize: e.VECTOR_STORE_POOL_SIZE,
+      timeoutMs: e.VECTOR_STORE_TIMEOUT_MS,
+      readOnly: e.VECTOR_STORE_READ_ONLY,
+    },
     modelPath: e.MODEL_PATH ?? `./models/${MODEL_FILES[e.INFERENCE_PRECISION]}`,
     inference: {
       backend: e.INFERENCE_BACKEND,

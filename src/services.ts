@@ -102,6 +102,8 @@ export interface QueueDepths {
 export interface ServicesOptions {
   /** Told about model runs, searches, catalogue failures and tasks (metrics, logs); silent by default. */
   observer?: ServiceObserver;
+  /** Told why the index cannot be opened yet (a search-only replica waiting for the primary's schema). */
+  waiting?: (reason: string) => void;
 }
 
 export async function createServices(config: Config, options: ServicesOptions = {}): Promise<Services> {
@@ -112,7 +114,11 @@ export async function createServices(config: Config, options: ServicesOptions = 
       { modelPath: config.modelPath, backend: config.inference.backend, threads: config.inference.threads },
       { normalisation: PIPELINE.normalisation, projection },
     ),
-    openIndex({ dataDir: config.dataDir, ...config.vectorStore }, { dimensions: projection.outputDims, pipeline: pipelineName(config.inference.precision) }),
+    openIndex(
+      { dataDir: config.dataDir, ...config.vectorStore },
+      { dimensions: projection.outputDims, pipeline: pipelineName(config.inference.precision) },
+      options.waiting,
+    ),
   ]);
   const catalog = createCatalog(config.catalog, config.catalogHttp);
   const embedder = new Embedder(session, {
@@ -198,6 +204,7 @@ export async function openSearchOnly(config: Config): Promise<{ similarity: Simi
 /** Holds the services once loaded; until then, requests that need them are answered 503. */
 export class ServiceSlot {
   #services: Services | null = null;
+  #waitingFor: string | null = null;
 
   get ready(): boolean {
     return this.#services !== null;
@@ -212,8 +219,14 @@ export class ServiceSlot {
     this.#services = services;
   }
 
+  /** Why the services cannot load yet, when it is more than the time they take: said in every 503 until they do. */
+  waiting(reason: string): void {
+    this.#waitingFor = reason;
+  }
+
   get(): Services {
-    if (!this.#services) throw new AppError("NOT_READY", 503, "the service is starting: model or index not loaded yet");
-    return this.#services;
+    if (this.#services) return this.#services;
+    if (this.#waitingFor) throw new AppError("NOT_READY", 503, this.#waitingFor, undefined, { "Retry-After": "5" });
+    throw new AppError("NOT_READY", 503, "the service is starting: model or index not loaded yet");
   }
 }

@@ -32,6 +32,7 @@ export async function serve(env: Record<string, string | undefined>): Promise<nu
     logger,
     access: requested.access,
     corsOrigins: requested.corsOrigins,
+    readOnly: requested.vectorStore.readOnly,
   });
   await checkStartable(requested);
   let server: ReturnType<typeof startHttpServer>;
@@ -69,11 +70,15 @@ export async function serve(env: Record<string, string | undefined>): Promise<nu
   process.on("SIGINT", () => void stop("SIGINT"));
 
   const started = performance.now();
-  const loading = createServices(config, { observer: combineObservers(metrics.observer, logTasks(logger)) }).then(async (ready) => {
+  const loading = createServices(config, {
+    observer: combineObservers(metrics.observer, logTasks(logger)),
+    waiting: (reason) => services.waiting(reason),
+  }).then(async (ready) => {
     loaded = ready;
     services.fill(ready);
     log(
-      `ready in ${Math.round(performance.now() - started)} ms: ${await ready.store.count()} embeddings in ${ready.store.location}, ` +
+      `ready in ${Math.round(performance.now() - started)} ms: ${await ready.store.count()} embeddings in ${ready.store.location}` +
+        `${config.vectorStore.readOnly ? " (read-only: searches only)" : ""}, ` +
         `${ready.embedder.backend} ${config.inference.precision} inference, model: ${describeModelPath(config.modelPath)}`,
     );
   });

@@ -1,7 +1,9 @@
-// 405 with `Allow` for a known path asked with a method it does not serve. The methods come from the routes the app
-// registered (Hono's route table), so they cannot drift from the routes themselves.
+// 405 with `Allow` for a known path asked with a method it does not serve, or (on a search-only replica) a write. The
+// methods come from the routes the app registered (Hono's route table) and which of them write from the rule auth
+// uses, so neither can drift from the routes themselves.
 import type { MiddlewareHandler, NotFoundHandler } from "hono";
 import { AppError } from "../errors.ts";
+import { isWrite } from "./auth.ts";
 import { handleNotFound } from "./error-handling.ts";
 
 interface RegisteredRoute {
@@ -21,11 +23,22 @@ const METHOD_ORDER = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 
 export class AllowedMethods {
   readonly #routes: { readonly routes: RegisteredRoute[] };
+  readonly #refuseWrites: boolean;
   #patterns: PathPattern[] | null = null;
 
-  /** Reads the app's routes at the first request, once every router is mounted. */
-  constructor(app: { readonly routes: RegisteredRoute[] }) {
+  /**
+   * Reads the app's routes at the first request, once every router is mounted. `refuseWrites`: a search-only replica,
+   * where the write routes are served by none of its methods.
+   */
+  constructor(app: { readonly routes: RegisteredRoute[] }, options: { refuseWrites?: boolean } = {}) {
     this.#routes = app;
+    this.#refuseWrites = options.refuseWrites ?? false;
+  }
+
+  /** The methods a request may use at `path`: those its routes serve, less the writes on a search-only replica. */
+  at(path: string): string[] {
+    const served = this.served(path);
+    return this.#refuseWrites ? served.filter((method) => !isWrite(method, path)) : served;
   }
 
   /**
@@ -33,7 +46,7 @@ export class AllowedMethods {
    * /similar-products/upload against /similar-products/{product_id}); HEAD wherever GET is, and OPTIONS. Empty when
    * no route has this path.
    */
-  at(path: string): string[] {
+  served(path: string): string[] {
     const matching = this.#compile().filter((pattern) => pattern.regex.test(path));
     if (matching.length === 0) return [];
     const fewest = Math.min(...matching.map((pattern) => pattern.variables));
@@ -70,14 +83,25 @@ export class AllowedMethods {
   }
 }
 
-/** Refuses a method the path does not serve; OPTIONS goes on (to CORS, or to the 204 of `answerUnmatched`). */
+/**
+ * Refuses a method the path does not serve, and a write on a search-only replica (before anything of its body is
+ * read); OPTIONS goes on (to CORS, or to the 204 of `answerUnmatched`).
+ */
 export function refuseWrongMethod(allowed: AllowedMethods): MiddlewareHandler {
   return async function refuseWrongMethod(c, next) {
-    const methods = allowed.at(c.req.path);
-    if (methods.length === 0 || methods.includes(c.req.method)) return next();
+    const { method, path } = c.req;
+    const methods = allowed.at(path);
+    if (methods.length === 0 || methods.includes(method)) return next();
     const allow = methods.join(", ");
     c.header("Allow", allow);
-    throw new AppError("METHOD_NOT_ALLOWED", 405, `${c.req.method} is not allowed on ${c.req.path}; use ${allow}`);
+    if (allowed.served(path).includes(method)) {
+      throw new AppError(
+        "READ_ONLY_REPLICA",
+        405,
+        `this replica serves searches only (VECTOR_STORE_READ_ONLY=true), so ${method} ${path} is refused: send writes to a replica on the primary database`,
+      );
+    }
+    throw new AppError("METHOD_NOT_ALLOWED", 405, `${method} is not allowed on ${path}; use ${allow}`);
   };
 }
 

@@ -212,5 +212,14 @@ export const writeRefusals = {
     "No API keys are set and the client is not on this machine (protected mode), or a browser sent the write from a " +
       "page on a site not in CORS_ORIGINS",
   ),
+  405: {
+    ...errorResponse(
+      "READ_ONLY_REPLICA: this replica serves searches only (VECTOR_STORE_READ_ONLY=true); send writes to a replica on " +
+        "the primary database. Nothing of the request is read and no task is made",
+    ),
+    headers: z.object({
+      Allow: z.string().openapi({ description: "The methods this path still accepts on this replica", example: "OPTIONS" }),
+    }),
+  },
   415: errorResponse("A body that is not application/json (a write takes JSON or no body)"),
 };

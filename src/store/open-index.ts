@@ -12,6 +12,8 @@ export interface IndexSettings {
   url: string | null;
   poolSize?: number;
   timeoutMs?: number;
+  /** With a url: a search-only replica (VECTOR_STORE_READ_ONLY), on a database a replica on the primary migrates. */
+  readOnly?: boolean;
 }
 
 export interface IndexIdentity {
@@ -21,9 +23,18 @@ export interface IndexIdentity {
 
 /**
  * Opens the index for reading and writing; an index made by another pipeline is set aside and its products are
- * named, to be embedded again.
+ * named, to be embedded again. A search-only replica's index is opened read-only instead, once the database holds
+ * this build's schema; until then `waiting` is told why.
  */
-export async function openIndex(settings: IndexSettings, identity: IndexIdentity): Promise<{ index: VectorIndex; migration: PendingMigration | null }> {
+export async function openIndex(
+  settings: IndexSettings,
+  identity: IndexIdentity,
+  waiting: (reason: string) => void = () => {},
+): Promise<{ index: VectorIndex; migration: PendingMigration | null }> {
+  if (settings.url && settings.readOnly) {
+    const store = await PostgresStore.openForSearches({ ...identity, url: settings.url, poolSize: settings.poolSize, timeoutMs: settings.timeoutMs }, waiting);
+    return { index: store, migration: null };
+  }
   if (settings.url) {
     const { store, migration } = await PostgresStore.open({ ...identity, url: settings.url, poolSize: settings.poolSize, timeoutMs: settings.timeoutMs });
     return { index: store, migration };

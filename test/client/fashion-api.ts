@@ -321,6 +321,8 @@ export interface components {
             /** @enum {string} */
             inference_backend: "native" | "wasm";
             pipeline: string;
+            /** @description A search-only replica (VECTOR_STORE_READ_ONLY): it searches, and refuses writes with 405 READ_ONLY_REPLICA */
+            read_only: boolean;
         };
         ErrorResponse: {
             error: {
@@ -333,7 +335,7 @@ export interface components {
          * @description What went wrong, stable across versions; the message says it for people. See the README's Errors table.
          * @enum {string}
          */
-        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "PRODUCT_NOT_FOUND" | "EMBEDDING_NOT_FOUND" | "TASK_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INVALID_IMAGE" | "IMAGE_TOO_LARGE" | "CATALOG_UNAVAILABLE" | "STORE_UNAVAILABLE" | "WALK_IN_PROGRESS" | "QUEUE_FULL" | "OUTBOUND_URL_REFUSED" | "NOT_READY" | "SHUTTING_DOWN" | "INTERNAL";
+        ErrorCode: "VALIDATION_FAILED" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "PRODUCT_NOT_FOUND" | "EMBEDDING_NOT_FOUND" | "TASK_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "READ_ONLY_REPLICA" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INVALID_IMAGE" | "IMAGE_TOO_LARGE" | "CATALOG_UNAVAILABLE" | "STORE_UNAVAILABLE" | "WALK_IN_PROGRESS" | "QUEUE_FULL" | "OUTBOUND_URL_REFUSED" | "NOT_READY" | "SHUTTING_DOWN" | "INTERNAL";
         EmbeddingCheck: {
             product_id: number;
             has_embedding: boolean;
@@ -625,7 +627,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Still loading the model or the index, shutting down, or the index's database cannot be reached */
+            /** @description Still loading the model or the index, shutting down, or the index's database cannot be reached; on a search-only replica, also while the database does not hold this build's schema yet (the message says so) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -848,6 +850,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description READ_ONLY_REPLICA: this replica serves searches only (VECTOR_STORE_READ_ONLY=true); send writes to a replica on the primary database. Nothing of the request is read and no task is made */
+            405: {
+                headers: {
+                    /** @description The methods this path still accepts on this replica */
+                    Allow: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description A body that is not application/json (a write takes JSON or no body) */
             415: {
                 headers: {
@@ -921,6 +934,17 @@ export interface operations {
             /** @description No API keys are set and the client is not on this machine (protected mode), or a browser sent the write from a page on a site not in CORS_ORIGINS */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description READ_ONLY_REPLICA: this replica serves searches only (VECTOR_STORE_READ_ONLY=true); send writes to a replica on the primary database. Nothing of the request is read and no task is made */
+            405: {
+                headers: {
+                    /** @description The methods this path still accepts on this replica */
+                    Allow: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1006,6 +1030,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description READ_ONLY_REPLICA: this replica serves searches only (VECTOR_STORE_READ_ONLY=true); send writes to a replica on the primary database. Nothing of the request is read and no task is made */
+            405: {
+                headers: {
+                    /** @description The methods this path still accepts on this replica */
+                    Allow: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description A body that is not application/json (a write takes JSON or no body) */
             415: {
                 headers: {
@@ -1081,6 +1116,17 @@ export interface operations {
             /** @description No API keys are set and the client is not on this machine (protected mode), or a browser sent the write from a page on a site not in CORS_ORIGINS */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description READ_ONLY_REPLICA: this replica serves searches only (VECTOR_STORE_READ_ONLY=true); send writes to a replica on the primary database. Nothing of the request is read and no task is made */
+            405: {
+                headers: {
+                    /** @description The methods this path still accepts on this replica */
+                    Allow: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1171,6 +1217,17 @@ export interface operations {
             /** @description No API keys are set and the client is not on this machine (protected mode), or a browser sent the write from a page on a site not in CORS_ORIGINS */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description READ_ONLY_REPLICA: this replica serves searches only (VECTOR_STORE_READ_ONLY=true); send writes to a replica on the primary database. Nothing of the request is read and no task is made */
+            405: {
+                headers: {
+                    /** @description The methods this path still accepts on this replica */
+                    Allow: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1270,6 +1327,17 @@ export interface operations {
             /** @description No API keys are set and the client is not on this machine (protected mode), or a browser sent the write from a page on a site not in CORS_ORIGINS */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description READ_ONLY_REPLICA: this replica serves searches only (VECTOR_STORE_READ_ONLY=true); send writes to a replica on the primary database. Nothing of the request is read and no task is made */
+            405: {
+                headers: {
+                    /** @description The methods this path still accepts on this replica */
+                    Allow: string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -200,7 +200,7 @@ export async function startAppUnderTest(options: AppUnderTestOptions = {}): Prom
 export interface UnreadyAppOptions {
   maxUploadBytes?: number;
   isShuttingDown?: () => boolean;
-  /** Settings read as at start (API_KEYS, AUTH_READS, CORS_ORIGINS, ...); no keys, no origins unless given. */
+  /** Settings read as at start (API_KEYS, AUTH_READS, CORS_ORIGINS, VECTOR_STORE_READ_ONLY, ...); none unless given. */
   env?: Record<string, string>;
   /** The client's address as the app sees it; `LOCAL_CLIENT` unless given (null: unknown, as with no socket). */
   clientAddress?: string | null;
@@ -221,6 +221,7 @@ export function createUnreadyApp(options: UnreadyAppOptions = {}): App {
     access: config.access,
     corsOrigins: config.corsOrigins,
     clientAddress: () => address ?? undefined,
+    readOnly: config.vectorStore.readOnly,
   };
   return createApp(deps);
 }

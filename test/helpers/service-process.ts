@@ -46,6 +46,8 @@ export interface ServiceProcess extends AsyncDisposable {
 export interface StartOptions {
   /** How long loading the model and opening the index may take. */
   readyTimeoutMs?: number;
+  /** False: settle once the port is open, for a service that is not ready by design (it waits for something). */
+  waitUntilReady?: boolean;
 }
 
 /** The service's own settings: never inherited from the shell that runs the tests. */
@@ -56,6 +58,7 @@ const SERVICE_VARIABLES = [
   "VECTOR_STORE_URL",
   "VECTOR_STORE_POOL_SIZE",
   "VECTOR_STORE_TIMEOUT_MS",
+  "VECTOR_STORE_READ_ONLY",
   "MODEL_PATH",
   "INFERENCE_BACKEND",
   "INFERENCE_THREADS",
@@ -91,8 +94,8 @@ process.on("exit", () => {
 
 /**
  * Starts `bun src/main.ts` with `env` on top of the test process's environment and waits until GET /ready answers
- * 200. PORT defaults to 0: the service logs the port it got, and that line is where the URL comes from. DATA_DIR
- * is required, so a test can never write into the checkout's ./data.
+ * 200 (unless told not to). PORT defaults to 0: the service logs the port it got, and that line is where the URL comes
+ * from. DATA_DIR is required, so a test can never write into the checkout's ./data.
  */
 export async function startService(env: Record<string, string>, options: StartOptions = {}): Promise<ServiceProcess> {
   if (!MODEL_PATH) throw new Error("startService: no model (guard the test with requireModel)");
@@ -174,7 +177,7 @@ export async function startService(env: Record<string, string>, options: StartOp
     return { status: response.status, body: body as T, headers: response.headers };
   };
 
-  for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+  for (let delay = 10; options.waitUntilReady !== false; delay = Math.min(delay * 2, 200)) {
     if (child.exitCode !== null) {
       await exited;
       throw new Error(`the service exited with code ${child.exitCode} while starting${describe()}`);

@@ -67,9 +67,12 @@ describe("GET /openapi.json", () => {
       }),
     );
     const notReady = "503";
-    /** Refusals by who asks: a read needs a key only with AUTH_READS=true; a write always, or loopback. */
+    /**
+     * Refusals by who asks: a read needs a key only with AUTH_READS=true; a write always, or loopback; a search-only
+     * replica refuses writes (405).
+     */
     const read = "401";
-    const write = ["401", "403", "415"] as const;
+    const write = ["401", "403", "405", "415"] as const;
     expect(described).toEqual({
       "GET /health": { operationId: "health", tags: ["health"], statuses: ["200"] },
       "GET /ready": { operationId: "ready", tags: ["health"], statuses: ["200", notReady] },
@@ -107,17 +110,17 @@ describe("GET /openapi.json", () => {
       "POST /embeddings/generate-batch": {
         operationId: "generateBatch",
         tags: ["embeddings"],
-        statuses: ["202", "400", "401", "403", "413", "415", notReady],
+        statuses: ["202", "400", "401", "403", "405", "413", "415", notReady],
       },
       "POST /embeddings/generate": {
         operationId: "generate",
         tags: ["embeddings"],
-        statuses: ["202", "400", "401", "403", "409", "413", "415", notReady],
+        statuses: ["202", "400", "401", "403", "405", "409", "413", "415", notReady],
       },
       "POST /embeddings/generate-all": {
         operationId: "generateAll",
         tags: ["embeddings"],
-        statuses: ["202", "400", "401", "403", "409", "415", notReady],
+        statuses: ["202", "400", "401", "403", "405", "409", "415", notReady],
       },
       "GET /similar-products/{product_id}": {
         operationId: "similarToProduct",

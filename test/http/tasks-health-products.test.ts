@@ -69,14 +69,14 @@ describe.skipIf(!MODEL_PATH)("a ready app over a catalogue folder", () => {
       expect(await get("/health")).toEqual({ status: 200, body: { status: "ok" } });
     });
 
-    test("GET /ready answers 200 with the index size, the backend and the pipeline", async () => {
+    test("GET /ready answers 200 with the index size, the backend, the pipeline and the mode", async () => {
       const id = photos[0]!.id;
       await runTask(app, `/embeddings/product/${id}`, { method: "DELETE" });
       const { body } = await get("/embeddings/count");
       const count = (body as { count: number }).count;
       const ready = (embeddings: number) => ({
         status: 200,
-        body: { status: "ready", embeddings, inference_backend: "native", pipeline: PIPELINE.name },
+        body: { status: "ready", embeddings, inference_backend: "native", pipeline: PIPELINE.name, read_only: false },
       });
       expect(await get("/ready")).toEqual(ready(count));
       expect((await runTask(app, `/embeddings/product/${id}`)).status).toBe("succeeded");

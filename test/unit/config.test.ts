@@ -9,7 +9,7 @@ describe("parseConfig", () => {
       port: 8000,
       host: "0.0.0.0",
       dataDir: "./data",
-      vectorStore: { url: null, poolSize: 10, timeoutMs: 5000 },
+      vectorStore: { url: null, poolSize: 10, timeoutMs: 5000, readOnly: false },
       modelPath: "./models/resnet50-int8.onnx",
       inference: { backend: "native", precision: "int8", threads: 2, batchSize: 16, decodeWorkers: 1 },
       catalog: { kind: "api", baseUrl: "https://shop.example/api", token: undefined },
@@ -191,12 +191,32 @@ describe("parseConfig: keys, access and origins", () => {
       url,
       poolSize: 4,
       timeoutMs: 2000,
+      readOnly: false,
     });
     expect(parseConfig({ ...api, VECTOR_STORE_URL: "postgresql://db/shop" }).vectorStore.url).toBe("postgresql://db/shop");
     expect(parseConfig({ ...api, VECTOR_STORE_URL: "" }).vectorStore.url).toBeNull();
     const refused = () => parseConfig({ ...api, VECTOR_STORE_URL: "mysql://fip:s3cret@db/shop" });
     expect(refused).toThrow(/^invalid configuration: VECTOR_STORE_URL: must be a postgres:\/\/user:password@host:5432\/database URL$/);
     expect(() => parseConfig({ ...api, VECTOR_STORE_POOL_SIZE: "0" })).toThrow(/^invalid configuration: VECTOR_STORE_POOL_SIZE: /);
+  });
+
+  test("VECTOR_STORE_READ_ONLY makes a search-only replica, and only on PostgreSQL", () => {
+    const url = "postgres://fip:s3cret@standby.internal:5432/shop";
+    expect(parseConfig({ ...api, VECTOR_STORE_URL: url, VECTOR_STORE_READ_ONLY: "true" }).vectorStore).toEqual({
+      url,
+      poolSize: 10,
+      timeoutMs: 5000,
+      readOnly: true,
+    });
+    expect(parseConfig({ ...api, VECTOR_STORE_URL: url, VECTOR_STORE_READ_ONLY: "0" }).vectorStore.readOnly).toBe(false);
+    // Several standbys, tried in turn by the client.
+    const standbys = "postgres://fip:s3cret@standby1:5432,standby2:5433/shop?target_session_attrs=prefer-standby";
+    expect(parseConfig({ ...api, VECTOR_STORE_URL: standbys, VECTOR_STORE_READ_ONLY: "true" }).vectorStore.url).toBe(standbys);
+    expect(() => parseConfig({ ...api, VECTOR_STORE_URL: "mysql://a:1,b:2/shop" })).toThrow(/^invalid configuration: VECTOR_STORE_URL: must be/);
+    expect(() => parseConfig({ ...api, VECTOR_STORE_READ_ONLY: "true" })).toThrow(
+      /^invalid configuration: VECTOR_STORE_READ_ONLY: needs VECTOR_STORE_URL: a search-only replica reads the PostgreSQL index/,
+    );
+    expect(() => parseConfig({ ...api, VECTOR_STORE_URL: url, VECTOR_STORE_READ_ONLY: "yes" })).toThrow(/^invalid configuration: VECTOR_STORE_READ_ONLY: /);
   });
 
   test("a key is never repeated in an error message", () => {

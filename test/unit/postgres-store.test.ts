@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { similarityScore } from "../../src/similarity/similarity.ts";
 import { EmbeddedIndex } from "../../src/store/embedded-index.ts";
-import { PostgresStore } from "../../src/store/postgres/postgres-store.ts";
+import { describeUrl, PostgresStore } from "../../src/store/postgres/postgres-store.ts";
 import { StoreError } from "../../src/store/store-error.ts";
-import { tempDir } from "../helpers/environment.ts";
+import { tempDir, waitFor } from "../helpers/environment.ts";
 import { describeIndexContract } from "../helpers/index-contract.ts";
 import { type PgliteServer, startPgliteServer } from "../helpers/pglite-server.ts";
 import { distinct, DIMENSIONS, PIPELINE, unit } from "../helpers/store-vectors.ts";
@@ -195,6 +195,47 @@ describe("PostgresStore", () => {
     await store.close();
   });
 
+  test("a search-only open writes nothing and waits, saying why, until the database holds this build's schema and pipeline", async () => {
+    await emptyDatabase();
+    await server.stopListening();
+    const reasons: string[] = [];
+    const waitingFor = (pattern: RegExp) =>
+      waitFor(() => (pattern.test(reasons.at(-1) ?? "") ? true : undefined), { timeoutMs: 20_000, what: `a reason matching ${pattern}` });
+    const opening = PostgresStore.openForSearches(
+      // Every search through the HNSW graph, as on a large table.
+      { url: server.url, dimensions: DIMENSIONS, pipeline: PIPELINE, exactBelow: 0, warn: () => {} },
+      (reason) => reasons.push(reason),
+    );
+    await waitingFor(/^this replica serves searches only \(VECTOR_STORE_READ_ONLY\) and is waiting: the vector index .* is unavailable/);
+    await server.listen();
+    await waitingFor(/has no fashion-image-processor schema yet: start a replica on the primary first/);
+    const tables = async () => (await server.db.query<{ name: string }>("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'")).rows;
+    expect(await tables()).toEqual([]);
+
+    // A replica of another build on the primary made the index; then a newer schema than this build knows.
+    await (await openStore({ dimensions: 4, pipeline: "test-pipeline/v2" })).close();
+    await waitingFor(/holds an index of test-pipeline\/v2 \(4-d\), not one of test-pipeline\/v1 \(8-d\)/);
+    await server.db.exec("INSERT INTO fip_schema_migrations (version) VALUES (99)");
+    await waitingFor(/holds schema version 99, newer than this build knows \(1\): upgrade this replica/);
+    await server.db.exec("DELETE FROM fip_schema_migrations WHERE version = 99");
+
+    const primary = await openStore();
+    await primary.put(1, unit(1));
+    await primary.put(2, unit(2));
+    const reader = await opening;
+    try {
+      // A standby refuses every write: PGlite is one session for every connection, so this makes the whole database one.
+      await server.db.exec("SET default_transaction_read_only = on");
+      expect([reader.pipeline, await reader.count(), await reader.listIds(0, 10)]).toEqual([PIPELINE, 2, { ids: [1, 2], total: 2 }]);
+      // k past 20 sets hnsw.ef_search in a transaction, which a standby allows.
+      expect((await reader.nearest(unit(1), 25)).map((neighbour) => neighbour.id)).toEqual([1, 2]);
+      await expect(reader.put(3, unit(3))).rejects.toThrow(/read-only/);
+    } finally {
+      await server.db.exec("SET default_transaction_read_only = off");
+      await Promise.all([reader.close(), primary.close()]);
+    }
+  });
+
   test("a database that goes away: STORE_UNAVAILABLE (503) while it is gone, and the same store works when it is back", async () => {
     await emptyDatabase();
     const store = await openStore();
@@ -219,5 +260,8 @@ describe("PostgresStore", () => {
     const message = await reader.catch((error: Error) => error.message);
     expect(message).toContain("127.0.0.1:1/shop");
     expect(message).not.toContain("s3cret");
+    expect(describeUrl("postgres://fip:s3cret-password@standby1:5432,standby2:5433/shop?target_session_attrs=prefer-standby")).toBe(
+      "standby1:5432,standby2:5433/shop",
+    );
   });
 });

@@ -29,10 +29,16 @@ export const ready = createRoute({
           embeddings: z.number().int(),
           inference_backend: z.enum(["native", "wasm"]),
           pipeline: z.string(),
+          read_only: z.boolean().openapi({
+            description: "A search-only replica (VECTOR_STORE_READ_ONLY): it searches, and refuses writes with 405 READ_ONLY_REPLICA",
+          }),
         })
         .openapi("Ready"),
       "Ready to embed and search",
     ),
-    503: errorResponse("Still loading the model or the index, shutting down, or the index's database cannot be reached"),
+    503: errorResponse(
+      "Still loading the model or the index, shutting down, or the index's database cannot be reached; on a search-only " +
+        "replica, also while the database does not hold this build's schema yet (the message says so)",
+    ),
   },
 });

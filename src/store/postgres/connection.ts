@@ -1,6 +1,7 @@
 // The connection pool to the index's PostgreSQL: pooled, bounded waits, connections renewed so that a failover or a
 // proxy's restart is picked up without restarting the service. TLS and other settings ride in the URL.
 import postgres, { type Sql } from "postgres";
+import { hostsOf, withFirstHost } from "./database-url.ts";
 
 export const POOL_SIZE = 10;
 export const TIMEOUT_MS = 5_000;
@@ -27,9 +28,9 @@ export function connect(options: ConnectionOptions): Sql {
   });
 }
 
-/** host:port/database, never the user's password. */
+/** host:port/database (each host of a list), never the user's password. */
 export function describeUrl(url: string): string {
-  const parsed = URL.parse(url);
+  const parsed = URL.parse(withFirstHost(url));
   if (!parsed) return "PostgreSQL";
-  return `${parsed.hostname}${parsed.port ? `:${parsed.port}` : ""}${parsed.pathname}`;
+  return `${hostsOf(url)}${parsed.pathname}`;
 }

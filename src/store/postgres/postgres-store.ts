@@ -4,13 +4,14 @@
 // carrying their ticket. Searches walk the HNSW graph over half-precision copies and score the float32 vectors.
 import type postgres from "postgres";
 import type { Sql } from "postgres";
+import { AppError } from "../../errors.ts";
 import type { PendingMigration } from "../pipeline-migration.ts";
 import { squaredDistance } from "../squared-distance.ts";
 import { StoreError } from "../store-error.ts";
 import type { Neighbour, VectorIndex } from "../vector-index.ts";
 import { type ConnectionOptions, connect, describeUrl, TIMEOUT_MS } from "./connection.ts";
 import { HybridClock } from "./hybrid-clock.ts";
-import { EMBEDDINGS, prepareSchema, readStoredIndex } from "./schema.ts";
+import { EMBEDDINGS, prepareSchema, readStoredIndex, unsearchableBecause } from "./schema.ts";
 import { asStoreError, isLostConnection, isUnavailable } from "./unavailable.ts";
 import { fromVectorText, toVectorText } from "./vector-text.ts";
 
@@ -75,7 +76,9 @@ export class PostgresStore implements VectorIndex {
           throw error;
         }
         const delay = START_RETRY_MS[Math.min(attempt, START_RETRY_MS.length - 1)]!;
-        warn(`the vector index at ${location} cannot be reached (${(error as Error).message}); trying again in ${delay} ms`);
+        // 25006: the server refuses writes, as a read replica (standby) does; migrating there never succeeds.
+        const hint = (error as { code?: string }).code === "25006" ? "; for a read replica, set VECTOR_STORE_READ_ONLY=true" : "";
+        warn(`the vector index at ${location} cannot be reached (${(error as Error).message}${hint}); trying again in ${delay} ms`);
         await Bun.sleep(delay);
       }
     }
@@ -83,7 +86,7 @@ export class PostgresStore implements VectorIndex {
 
   /**
    * Reads and searches only, no migration. Null when the database holds no index; refused if it holds another
-   * pipeline's than `expected` (without `expected`, opened as whatever pipeline made it).
+   * pipeline's than `expected` (without `expected`, opened as whatever pipeline made it) or another schema version.
    */
   static async openReadOnly(
     options: ConnectionOptions,
@@ -91,21 +94,49 @@ export class PostgresStore implements VectorIndex {
   ): Promise<PostgresStore | null> {
     const sql = connect(options);
     const location = describeUrl(options.url);
-    const stored = await readStoredIndex(sql).catch(async (error) => {
+    try {
+      const stored = await readStoredIndex(sql).catch((error) => Promise.reject(asStoreError(error, location)));
+      if (!stored) {
+        await sql.end({ timeout: 1 });
+        return null;
+      }
+      const mismatch = unsearchableBecause(stored, expected);
+      if (mismatch) throw new StoreError(`${location} ${mismatch}`);
+      return new PostgresStore(sql, { ...options, ...stored }, true);
+    } catch (error) {
       await sql.end({ timeout: 1 });
-      throw asStoreError(error, location);
-    });
-    if (!stored) {
-      await sql.end({ timeout: 1 });
-      return null;
+      throw error;
     }
-    if (expected && (stored.pipeline !== expected.pipeline || stored.dimensions !== expected.dimensions)) {
-      await sql.end({ timeout: 1 });
-      throw new StoreError(
-        `${location} holds an index of ${stored.pipeline} (${stored.dimensions}-d), not one of ${expected.pipeline} (${expected.dimensions}-d)`,
-      );
+  }
+
+  /**
+   * A search-only replica's index (VECTOR_STORE_READ_ONLY), for a read replica that refuses every write: opened
+   * read-only, with no migration, no lock and nothing written. Until the database holds this build's schema and
+   * pipeline (a replica on the primary migrates it, then replication brings it here) or while it cannot be reached,
+   * `waiting` is told why and it tries again; it settles once the index can be searched.
+   */
+  static async openForSearches(options: PostgresStoreOptions, waiting: (reason: string) => void): Promise<PostgresStore> {
+    const warn = options.warn ?? console.error;
+    const expected = { dimensions: options.dimensions, pipeline: options.pipeline };
+    let told: string | null = null;
+    for (let attempt = 0; ; attempt++) {
+      let reason: string;
+      try {
+        const store = await PostgresStore.openReadOnly(options, expected);
+        if (store) return store;
+        reason =
+          `the database at ${describeUrl(options.url)} has no fashion-image-processor schema yet: start a replica on the ` +
+          "primary first (it creates the schema), and this one is ready once replication has brought it here";
+      } catch (error) {
+        // Another build's schema or pipeline is for a replica on the primary to migrate; anything else stops the start.
+        if (!(error instanceof StoreError || (error instanceof AppError && error.code === "STORE_UNAVAILABLE"))) throw error;
+        reason = error.message;
+      }
+      waiting(`this replica serves searches only (VECTOR_STORE_READ_ONLY) and is waiting: ${reason}`);
+      if (reason !== told) warn(`search-only replica waiting: ${reason}`);
+      told = reason;
+      await Bun.sleep(START_RETRY_MS[Math.min(attempt, START_RETRY_MS.length - 1)]!);
     }
-    return new PostgresStore(sql, { ...options, ...stored }, true);
   }
 
   count(): Promise<number> {

@@ -33,6 +33,9 @@ const MIGRATIONS: { version: number; sql: string }[] = [
   },
 ];
 
+/** The schema version this build migrates to and reads. */
+export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;
+
 /**
  * One row per product. The vector is kept exactly (float32, `vector`), so a product's score is the embedded store's
  * to the last digit; the HNSW graph is built over its half-precision copy (`halfvec`, half the memory, and pgvector
@@ -66,8 +69,8 @@ export async function prepareSchema(sql: Sql, pipeline: string, dimensions: numb
     await tx`CREATE TABLE IF NOT EXISTS fip_schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`;
     const applied = new Set((await tx<{ version: number }[]>`SELECT version FROM fip_schema_migrations`).map((row) => row.version));
     const newest = Math.max(0, ...applied);
-    if (newest > MIGRATIONS.at(-1)!.version) {
-      throw new StoreError(`the database's schema is at version ${newest}, newer than this build knows (${MIGRATIONS.at(-1)!.version}): upgrade this replica`);
+    if (newest > SCHEMA_VERSION) {
+      throw new StoreError(`the database's schema is at version ${newest}, newer than this build knows (${SCHEMA_VERSION}): upgrade this replica`);
     }
     for (const step of MIGRATIONS.filter((step) => !applied.has(step.version))) {
       await tx.unsafe(step.sql).simple();
@@ -106,10 +109,35 @@ async function moveToPipeline(tx: TransactionSql, pipeline: string, dimensions: 
     ON CONFLICT (singleton) DO UPDATE SET pipeline = excluded.pipeline, dimensions = excluded.dimensions`;
 }
 
-/** The pipeline and size of the index at `sql`, or null if it holds none (for migrate-store and read-only opens). */
-export async function readStoredIndex(sql: Sql): Promise<{ pipeline: string; dimensions: number } | null> {
+export interface StoredIndex {
+  /** The newest migration applied. */
+  schemaVersion: number;
+  pipeline: string;
+  dimensions: number;
+}
+
+/**
+ * The schema version, pipeline and size of the index at `sql`, or null if it holds none (for migrate-store and
+ * read-only opens). Reads only: safe on a read replica.
+ */
+export async function readStoredIndex(sql: Sql): Promise<StoredIndex | null> {
   const [table] = await sql`SELECT to_regclass('fip_index') AS name`;
   if (!table?.name) return null;
-  const [stored] = await sql<{ pipeline: string; dimensions: number }[]>`SELECT pipeline, dimensions FROM fip_index`;
-  return stored ?? null;
+  const [stored] = await sql<{ pipeline: string; dimensions: number; schema_version: number }[]>`
+    SELECT pipeline, dimensions, (SELECT max(version) FROM fip_schema_migrations) AS schema_version FROM fip_index`;
+  return stored ? { schemaVersion: stored.schema_version, pipeline: stored.pipeline, dimensions: stored.dimensions } : null;
+}
+
+/** Why this build cannot search the stored index as it is, or null if it can. */
+export function unsearchableBecause(stored: StoredIndex, expected?: { dimensions: number; pipeline: string }): string | null {
+  if (stored.schemaVersion < SCHEMA_VERSION) {
+    return `holds schema version ${stored.schemaVersion}, older than this build's (${SCHEMA_VERSION}): a replica of this build on the primary migrates it`;
+  }
+  if (stored.schemaVersion > SCHEMA_VERSION) {
+    return `holds schema version ${stored.schemaVersion}, newer than this build knows (${SCHEMA_VERSION}): upgrade this replica`;
+  }
+  if (expected && (stored.pipeline !== expected.pipeline || stored.dimensions !== expected.dimensions)) {
+    return `holds an index of ${stored.pipeline} (${stored.dimensions}-d), not one of ${expected.pipeline} (${expected.dimensions}-d)`;
+  }
+  return null;
 }
