@@ -2,6 +2,7 @@
 // sealed, until its file is listed), and which row of which segment holds each product's current vector. A product's
 // current row is the newest it has; older rows of it are dead and skipped by searches until a merge drops them.
 import type { JournalRecord } from "./journal.ts";
+import { IdTable } from "./id-table.ts";
 import { MutableSegment } from "./mutable-segment.ts";
 import type { SearchThreads, SegmentMatches } from "./search-threads.ts";
 import { squaredDistance } from "./squared-distance.ts";
@@ -26,10 +27,10 @@ export class SegmentSet {
   sealing: MutableSegment | null = null;
   readonly #byNumber = new Map<number, Segment>();
   /** Product id -> the segment and row of its current vector. */
-  readonly #current = new Map<number, number>();
+  readonly #current = new IdTable();
   /** Segment number -> rows still current. */
   readonly #liveRows = new Map<number, number>();
-  #sortedIds: number[] | null = null;
+  #sortedIds: Uint32Array | null = null;
   /** Searches answered with the sealed segments searched on threads (not redone here after a seal or merge). */
   searchesOnThreads = 0;
   /** Changes whenever sealed segments are added or replaced. */
@@ -66,8 +67,8 @@ export class SegmentSet {
   }
 
   listIds(offset: number, limit: number): { ids: number[]; total: number } {
-    this.#sortedIds ??= [...this.#current.keys()].sort((a, b) => a - b);
-    return { ids: this.#sortedIds.slice(offset, offset + limit), total: this.#sortedIds.length };
+    this.#sortedIds ??= this.#current.ids().sort();
+    return { ids: Array.from(this.#sortedIds.subarray(offset, offset + limit)), total: this.#sortedIds.length };
   }
 
   apply(record: JournalRecord): void {
