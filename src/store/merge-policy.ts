@@ -21,10 +21,11 @@ export interface MergePolicy {
 
 /**
  * The first and last index (inclusive) of the neighbours to merge next, or null when nothing needs merging. At rest
- * (no change for a while), every run of two or more neighbours of one level below the top level is merged into one,
- * lowest level first, even when fewer than `factor`: a store that is not being written is then searched through at
- * most one segment per lower level (plus the top level's), where a bulk ingest leaves up to `factor - 1` per level.
- * The top level is left alone: its merges would rewrite most of the index (level 0 is the exception when it is all).
+ * (no change for a while), runs of two or more neighbours of one level are merged into one, lowest level first, even
+ * when fewer than `factor`: a store that is not being written is then searched through at most one segment per level
+ * below the top (plus the top level's), where a bulk ingest leaves up to `factor - 1` per level. A run of the top
+ * level is merged at rest only while the result stays below level 2 (factor² seals: about a minute of graph building
+ * here); beyond that its merge would rewrite most of the index.
  */
 export function chooseMerge(segments: SegmentShape[], policy: MergePolicy, atRest = false): { first: number; last: number } | null {
   const levels = segments.map((segment) => levelOf(segment.live, policy));
@@ -36,17 +37,20 @@ export function chooseMerge(segments: SegmentShape[], policy: MergePolicy, atRes
     (segment) => segment.lacksGraph || (segment.rows > 0 && (segment.rows - segment.live) / segment.rows > policy.maxDeadFraction),
   );
   if (alone >= 0) return { first: alone, last: alone };
-  return atRest ? lowestRun(levels) : null;
+  return atRest ? lowestRun(segments, levels, policy) : null;
 }
 
-/** The run of two or more neighbours of the lowest level below the top one (or of level 0), if any. */
-function lowestRun(levels: number[]): { first: number; last: number } | null {
-  const below = Math.max(1, Math.max(...levels));
+/** The lowest-level run of two or more neighbours worth merging at rest, if any. */
+function lowestRun(segments: SegmentShape[], levels: number[], policy: MergePolicy): { first: number; last: number } | null {
+  const top = Math.max(...levels);
+  const smallMerge = policy.sealSize * policy.factor ** 2;
   let best: { first: number; last: number } | null = null;
   for (let first = 0; first < levels.length; ) {
     let last = first;
     while (last + 1 < levels.length && levels[last + 1] === levels[first]) last++;
-    if (last > first && levels[first]! < below && (!best || levels[first]! < levels[best.first]!)) best = { first, last };
+    const live = segments.slice(first, last + 1).reduce((sum, segment) => sum + segment.live, 0);
+    const worth = last > first && (levels[first]! < top || live < smallMerge);
+    if (worth && (!best || levels[first]! < levels[best.first]!)) best = { first, last };
     first = last + 1;
   }
   return best;

@@ -23,15 +23,17 @@ describe("the merge policy", () => {
     expect(chooseMerge([full(1600), full(100)], policy, true)).toBeNull();
   });
 
-  test("at rest, merges each run of neighbours of one level below the top level, lowest level first", () => {
+  test("at rest, merges each run of neighbours of one level, lowest first; the top level's only while small", () => {
     const levels = [full(1600), full(1600), full(400), full(400), full(400), full(100), full(30)];
     expect(chooseMerge(levels, policy)).toBeNull();
     expect(chooseMerge(levels, policy, true)).toEqual({ first: 5, last: 6 });
     expect(chooseMerge([full(1600), full(1600), full(400), full(400), full(400), full(130)], policy, true)).toEqual({ first: 2, last: 4 });
     // The top level is left alone (its merges would rewrite most of the index); one level-1 segment is not a run.
     expect(chooseMerge([full(1600), full(1600), full(1200), full(130)], policy, true)).toBeNull();
-    // With nothing above level 0, its run still merges.
+    // A run of the top level merges while the result stays below level 2 (16 seals here).
     expect(chooseMerge([full(100), full(30), full(5)], policy, true)).toEqual({ first: 0, last: 2 });
+    expect(chooseMerge([full(400), full(400), full(400), full(100)], policy, true)).toEqual({ first: 0, last: 2 });
+    expect(chooseMerge([full(1000), full(700), full(50)], policy, true)).toBeNull();
   });
 
   test("rewrites alone a segment that lost too many rows, or lacks its graph", () => {
