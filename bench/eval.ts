@@ -14,15 +14,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { Embedder } from "../src/inference/embedder.ts";
 import { EMBEDDING_DIMENSIONS, openModelSession } from "../src/inference/model-session.ts";
-import { photoModel } from "../src/inference/photo-model.ts";
 import type { FitMode } from "../src/inference/preprocess.ts";
-import { loadPipelineProjection, PIPELINE } from "../src/services.ts";
+import { PIPELINE } from "../src/services.ts";
 import { printUsageAndExit, wholeNumberFlag } from "./lib/command-flags.ts";
 import { loadDataset, range } from "./lib/dataset.ts";
 import { DEGRADATIONS, decodePhoto, makeShopperSet, toPortrait } from "./lib/degrade.ts";
 import { embedPhotos, type Preprocessing, preprocessingName, sha256, type Smoothing } from "./lib/embed-photos.ts";
+import { measureEmbedderRate } from "./lib/embedder-throughput.ts";
 import { EmbeddingCache } from "./lib/embedding-cache.ts";
 import { measureOverHttp } from "./lib/http-quality.ts";
 import { formatDuration } from "./lib/progress.ts";
@@ -149,18 +148,7 @@ async function runInProcess(): Promise<void> {
 
   // 3. Throughput of the service's own Embedder (decode + batched inference), on photos it has not seen.
   const throughputPhotos = catalogueBytes.slice(0, Math.min(256, n));
-  const embedder = new Embedder(photoModel(session, { normalisation: PIPELINE.normalisation, projection: loadPipelineProjection() }), {
-    maxBatchSize: 16,
-    maxPixels: 50_000_000,
-    fitMode: PIPELINE.fitMode,
-    smoothing: PIPELINE.smoothing,
-  });
-  // The Embedder takes the bytes it is given (hands them to its decoding thread): it gets copies.
-  await embedder.embedImage(throughputPhotos[0]!.slice()); // warm-up
-  const throughputStart = performance.now();
-  await Promise.all(throughputPhotos.map((bytes) => embedder.embedImage(bytes.slice())));
-  const embedderRate = throughputPhotos.length / ((performance.now() - throughputStart) / 1000);
-  await embedder.close();
+  const embedderRate = await measureEmbedderRate(session, throughputPhotos);
   log(`service Embedder: ${throughputPhotos.length} photos at ${embedderRate.toFixed(1)} photos/s (load average ${loadavg()[0]!.toFixed(1)})`);
 
   // 4. The analysis.
