@@ -7,7 +7,7 @@ import type { Statements } from "./statements.ts";
 import { fromVectorText, toVectorText } from "./vector-text.ts";
 
 /** 1,000 rows of 464 float32s are 1.9 MB: a scan of that many takes a few ms, and is exact. */
-export const EXACT_BELOW = 1_000;
+const EXACT_BELOW = 1_000;
 /** pgvector's default ef_search; a search for k neighbours explores 2k candidates, at least this many. */
 const DEFAULT_EF_SEARCH = 40;
 /** pgvector's largest hnsw.ef_search: an HNSW scan returns at most that many rows, so a larger k is searched exactly. */
