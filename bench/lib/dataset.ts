@@ -77,6 +77,21 @@ export function evenSample(total: number, count: number): number[] {
   return Array.from({ length: n }, (_, i) => Math.floor((i * total) / n));
 }
 
+/** The photo indices 0 .. count-1. */
+export function range(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i);
+}
+
+/** The `count` articleTypes with the most photos, largest first (ties by name). */
+export function largestTypes(data: Dataset, count: number): string[] {
+  const counts = new Map<string, number>();
+  for (const photo of data.photos) counts.set(photo.articleType, (counts.get(photo.articleType) ?? 0) + 1);
+  return [...counts]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, count)
+    .map(([type]) => type);
+}
+
 /** RFC 4180-style: quoted fields may hold commas, doubled quotes and newlines. */
 function parseCsv(text: string): string[][] {
   const rows: string[][] = [];

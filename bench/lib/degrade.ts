@@ -1,7 +1,10 @@
 // Photos as shoppers upload them, made from the catalogue's own photos: smaller, cropped, recompressed, mirrored, or
 // at the products' real 3:4 shape (the labelled photos are 3:4 shots squeezed to 224x224). Made in memory, never
-// written to disk; deterministic for a given canvas library version.
+// written to disk; deterministic for a given canvas library version. The shopper set is such photos, every
+// degradation of an even sample of the catalogue.
 import { type Canvas, createCanvas, type Image, loadImage } from "@napi-rs/canvas";
+import { type Dataset, evenSample, range } from "./dataset.ts";
+import { type Neighbours, selectRows } from "./retrieval.ts";
 
 export interface Degradation {
   name: string;
@@ -68,4 +71,28 @@ export const DEGRADATIONS: Degradation[] = [
 
 export async function decodePhoto(bytes: Uint8Array): Promise<Image> {
   return loadImage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+}
+
+export interface ShopperSet {
+  /** The catalogue photos the set is made from (indices into dataset.photos). */
+  sample: number[];
+  /** Every degradation of every sampled photo, degradation-major. */
+  bytes: Uint8Array[];
+  /** The catalogue photo each upload was made from. */
+  origins: number[];
+}
+
+/** Every k-th photo (`count` of them), each made into every degradation. */
+export async function makeShopperSet(dataset: Dataset, count: number): Promise<ShopperSet> {
+  const sample = evenSample(dataset.photos.length, count);
+  const bytes: Uint8Array[] = [];
+  for (const degradation of DEGRADATIONS) {
+    for (const i of sample) bytes.push(degradation.make(await decodePhoto(dataset.photos[i]!.bytes)));
+  }
+  return { sample, bytes, origins: DEGRADATIONS.flatMap(() => sample) };
+}
+
+/** The shopper neighbour lists, one Neighbours per degradation (rows are degradation-major), `k` results each. */
+export function splitByDegradation(neighbours: Neighbours, k: number, photos: number): Neighbours[] {
+  return DEGRADATIONS.map((_, d) => selectRows({ ...neighbours, k }, range(photos).map((i) => d * photos + i)));
 }

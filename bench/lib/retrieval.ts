@@ -205,3 +205,16 @@ export function quantile(values: Float32Array, q: number): number {
   const sorted = values.slice().sort();
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
+
+/** The given rows of the neighbour lists, in that order. */
+export function selectRows(neighbours: Neighbours, rows: number[]): Neighbours {
+  const { k } = neighbours;
+  const index = new Int32Array(rows.length * k);
+  const score = new Float32Array(rows.length * k);
+  rows.forEach((row, i) => {
+    index.set(neighbours.index.subarray(row * k, (row + 1) * k), i * k);
+    score.set(neighbours.score.subarray(row * k, (row + 1) * k), i * k);
+  });
+  return { k, index, score };
+}
+
