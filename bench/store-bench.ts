@@ -283,7 +283,7 @@ function table(results: Result[]): string {
     row("a product's own vector found first, after churn", (r) => `${(r.selfFound * 100).toFixed(2)}%`),
     row("start to /ready (index on disk; an empty index, i.e. the model alone)", (r) => http(r, (h) => `${h.readySeconds.toFixed(2)} s (${h.emptyReadySeconds.toFixed(2)} s)`)),
     row("opening the index in process (VectorStore.open)", (r) => `${(r.openSeconds * 1000).toFixed(0)} ms`),
-    row("anonymous memory at rest (RssAnon), growth over an empty index; RSS", (r) => http(r, (h) => `${(h.anonMb - h.emptyAnonMb).toFixed(0)} MB (${h.anonMb.toFixed(0)} vs ${h.emptyAnonMb.toFixed(0)}); RSS ${h.rssMb.toFixed(0)} MB; after the latency runs ${h.anonAfterMb.toFixed(0)} MB`)),
+    row("anonymous memory at rest (RssAnon), growth over an empty index; RSS; RssAnon after the latency runs (search threads started)", (r) => http(r, (h) => `${(h.anonMb - h.emptyAnonMb).toFixed(0)} MB (${h.anonMb.toFixed(0)} vs ${h.emptyAnonMb.toFixed(0)}); RSS ${h.rssMb.toFixed(0)} MB; after the latency runs ${h.anonAfterMb.toFixed(0)} MB`)),
     row("bytes written during the bulk ingest / index size on disk", (r) => `${(r.bytesWritten / r.diskBytes).toFixed(2)} (${gib(r.bytesWritten)} / ${gib(r.diskBytes)}; to disk ${gib(r.physicalBytesWritten)})`),
     row("index size on disk per product", (r) => `${(r.diskBytes / r.products / 1024).toFixed(1)} KiB`),
     row("ingest + background merges (build time); segments at rest", (r) => `${r.ingestSeconds.toFixed(0)} s; ${r.segmentsAfterIngest}`),
