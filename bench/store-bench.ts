@@ -9,7 +9,7 @@
 //                                                          DATA_DIR that `npm start` opens as it is (folder mode);
 //                                                          with several sizes, the largest one's
 //   --gaussian   also random Gaussian vectors (the worst case; recall only)   --no-write   print only
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -43,9 +43,6 @@ const sizes = args.products!.split(",").map((size) => Number(size.replace(/_/g, 
 if (sizes.some((size) => !Number.isInteger(size) || size < 100)) throw new Error(`--products takes sizes of at least 100, got ${args.products}`);
 /** With several sizes, --keep leaves the largest one's index. */
 const keptSize = Math.max(...sizes);
-const MODEL_PATH = resolve(
-  process.env.MODEL_PATH ?? [join(REPO_ROOT, "../shared/models/resnet50.onnx"), join(REPO_ROOT, "models/resnet50.onnx")].find(existsSync)!,
-);
 
 const log = (message: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
 
@@ -168,13 +165,13 @@ function percentile(sorted: number[], q: number): number {
 
 async function measureHttp(dir: string, n: number): Promise<Result["http"]> {
   await using emptyDir = { path: mkdtempSync(join(tmpdir(), "fip-bench-empty-")), [Symbol.asyncDispose]: async () => {} };
-  const empty = await startService(emptyDir.path, MODEL_PATH);
+  const empty = await startService(emptyDir.path);
   const emptyAnonMb = memoryOf(empty.pid).anonMb;
   const emptyReadySeconds = empty.readySeconds;
   await empty.stop();
   rmSync(emptyDir.path, { recursive: true, force: true });
 
-  const service = await startService(dir, MODEL_PATH);
+  const service = await startService(dir);
   try {
     const memory = memoryOf(service.pid);
     let seed = 12345;

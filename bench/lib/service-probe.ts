@@ -14,12 +14,13 @@ export interface ServiceRun {
   stop(): Promise<void>;
 }
 
-export async function startService(dataDir: string, modelPath: string): Promise<ServiceRun> {
+/** Starts `bun src/main.ts` on `dataDir` with the service's own model (MODEL_PATH as in this shell, else the default). */
+export async function startService(dataDir: string): Promise<ServiceRun> {
   const catalog = mkdtempSync(join(tmpdir(), "fip-bench-catalog-"));
   const started = performance.now();
   const child = Bun.spawn([process.execPath, "src/main.ts"], {
     cwd: REPO_ROOT,
-    env: { ...process.env, DATA_DIR: dataDir, CATALOG_DIR: catalog, MODEL_PATH: modelPath, HOST: "127.0.0.1", PORT: "0", LOG_FORMAT: "json" },
+    env: { ...process.env, DATA_DIR: dataDir, CATALOG_DIR: catalog, HOST: "127.0.0.1", PORT: "0", LOG_FORMAT: "json" },
     stdout: "pipe",
     stderr: "inherit",
   });
