@@ -72,7 +72,7 @@ export class SegmentMaintenance {
     while (this.#sealing || this.#merging) {
       await Promise.allSettled([this.#sealing, this.#merging?.done]);
       await this.#manifestWrites;
-      this.#maybeMerge(this.#atRest);
+      this.#maybeMerge();
     }
   }
 
@@ -136,7 +136,7 @@ export class SegmentMaintenance {
     const changes = this.#set.mutable.changes;
     this.#atRest = idle;
     if (!idle) this.#armIdleSeal();
-    else if (changes === 0) this.#maybeMerge(true);
+    else if (changes === 0) this.#maybeMerge();
     if (this.#closed || changes === 0 || (idle ? this.#sealing !== null : changes < this.#options.sealSize)) return;
     // One seal at a time: if the previous one is still writing, the journal waits (bounding memory to two segments).
     while (this.#sealing) await this.#sealing;
@@ -151,7 +151,7 @@ export class SegmentMaintenance {
       this.#sealing = null;
       this.#sealJob = null;
       this.#mergesPaused = false;
-      this.#maybeMerge(this.#atRest);
+      this.#maybeMerge();
     });
   }
 
@@ -196,7 +196,7 @@ export class SegmentMaintenance {
   }
 
   /** Starts the merge the policy asks for, if any and none is running. */
-  #maybeMerge(atRest = false): void {
+  #maybeMerge(): void {
     if (this.#closed || this.#merging || this.#mergesPaused) return;
     const { sealSize, mergeFactor: factor, exactBelow, dimensions, dataDir: dir } = this.#options;
     const policy: MergePolicy = { sealSize, factor, maxDeadFraction: MAX_DEAD_FRACTION };
@@ -208,7 +208,7 @@ export class SegmentMaintenance {
         lacksGraph: segment.rows >= exactBelow && segment.graph === null,
       })),
       policy,
-      atRest,
+      this.#atRest,
     );
     if (!choice) return;
     const inputs = sealed.slice(choice.first, choice.last + 1);
@@ -236,7 +236,7 @@ export class SegmentMaintenance {
       .then(
         () => {
           this.#merging = null;
-          this.#maybeMerge(this.#atRest);
+          this.#maybeMerge();
         },
         (error) => {
           this.#merging = null;
