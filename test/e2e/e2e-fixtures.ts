@@ -112,3 +112,15 @@ export function uploadForm(bytes: Uint8Array, name = "photo.jpg"): FormData {
   form.append("image", new File([bytes], name, { type: "image/jpeg" }));
   return form;
 }
+
+/** A service replica's settings on the PostgreSQL index at `url` (small pool, short timeout, one model thread). */
+export function postgresReplicaEnv(url: string, dataDir: string, folder: string): Record<string, string> {
+  return {
+    DATA_DIR: dataDir,
+    CATALOG_DIR: folder,
+    VECTOR_STORE_URL: url,
+    VECTOR_STORE_POOL_SIZE: "4",
+    VECTOR_STORE_TIMEOUT_MS: "3000",
+    INFERENCE_THREADS: "1",
+  };
+}

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { requireModel, tempDir, waitFor } from "../helpers/environment.ts";
 import { type PgliteServer, startPgliteServer } from "../helpers/pglite-server.ts";
 import { type JsonAnswer, type ServiceProcess, startService } from "../helpers/service-process.ts";
-import { ascending, catalogPhotos, runTask, storedIds, uploadForm, writePhotoFolder } from "./e2e-fixtures.ts";
+import { ascending, catalogPhotos, runTask, postgresReplicaEnv, storedIds, uploadForm, writePhotoFolder } from "./e2e-fixtures.ts";
 
 const HAVE_MODEL = requireModel("e2e search-only replica on PostgreSQL");
 setDefaultTimeout(180_000);
@@ -33,18 +33,7 @@ describe.skipIf(!HAVE_MODEL)("a search-only replica beside a replica on the prim
 
   const start = async (env: Record<string, string>, waitUntilReady = true) =>
     cleanup.use(
-      await startService(
-        {
-          DATA_DIR: dataDir,
-          CATALOG_DIR: folder,
-          VECTOR_STORE_URL: database.url,
-          VECTOR_STORE_POOL_SIZE: "4",
-          VECTOR_STORE_TIMEOUT_MS: "3000",
-          INFERENCE_THREADS: "1",
-          ...env,
-        },
-        { readyTimeoutMs: 120_000, waitUntilReady },
-      ),
+      await startService({ ...postgresReplicaEnv(database.url, dataDir, folder), ...env }, { readyTimeoutMs: 120_000, waitUntilReady }),
     );
 
   beforeAll(async () => {

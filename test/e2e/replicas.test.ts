@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { requireModel, tempDir, waitFor } from "../helpers/environment.ts";
 import { type PgliteServer, startPgliteServer } from "../helpers/pglite-server.ts";
 import { type ServiceProcess, startService } from "../helpers/service-process.ts";
-import { acceptedTaskId, ascending, catalogPhotos, runTask, storedIds, writePhotoFolder } from "./e2e-fixtures.ts";
+import { acceptedTaskId, ascending, catalogPhotos, postgresReplicaEnv, runTask, storedIds, writePhotoFolder } from "./e2e-fixtures.ts";
 
 const HAVE_MODEL = requireModel("e2e replicas on PostgreSQL");
 setDefaultTimeout(180_000);
@@ -25,17 +25,7 @@ describe.skipIf(!HAVE_MODEL)("two replicas on one PostgreSQL index", () => {
 
   const startReplica = async () =>
     cleanup.use(
-      await startService(
-        {
-          DATA_DIR: dataDir,
-          CATALOG_DIR: folder,
-          VECTOR_STORE_URL: database.url,
-          VECTOR_STORE_POOL_SIZE: "4",
-          VECTOR_STORE_TIMEOUT_MS: "3000",
-          INFERENCE_THREADS: "1",
-        },
-        { readyTimeoutMs: 120_000 },
-      ),
+      await startService(postgresReplicaEnv(database.url, dataDir, folder), { readyTimeoutMs: 120_000 }),
     );
 
   beforeAll(async () => {
