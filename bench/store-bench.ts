@@ -17,17 +17,26 @@ import { exactSearch, MetricKind } from "usearch";
 import { PIPELINE } from "../src/services.ts";
 import { VectorStore } from "../src/store/vector-store.ts";
 import { labelledEmbeddings } from "./lib/labelled-embeddings.ts";
+import { medianAndRange, percentile } from "./lib/process-stats.ts";
 import { runInfo, writeSection } from "./lib/report.ts";
-import { type Latency, memoryOf, similarLatency, startService } from "./lib/service-probe.ts";
+import { type Latency, memoryOf, pooledLatency, similarLatency, startService } from "./lib/service-probe.ts";
 import { SyntheticVectors, type VectorKind } from "./lib/synthetic-vectors.ts";
 
 const REPO_ROOT = resolve(import.meta.dir, "..");
 const IN_FLIGHT = 32;
 const QUERIES = 200;
 const SELF_CHECKS = 2000;
-const LATENCY_REQUESTS = 2000;
 const COLD_REQUESTS = 200;
 const CLIENTS = 8;
+/** Unmeasured requests from CLIENTS clients before the rounds: each search thread maps the index itself. */
+const WARM_UP_REQUESTS = 2000;
+/**
+ * Sequential and concurrent runs alternate, and the throughput ratio is taken per round: on a shared VM one run's
+ * rate drifts by a fifth from the next, so a ratio of two runs minutes apart measures the drift as much as the code.
+ */
+const ROUNDS = 5;
+const ROUND_SEQUENTIAL = 500;
+const ROUND_CONCURRENT = 1000;
 
 const { values: args } = parseArgs({
   args: Bun.argv.slice(2),
@@ -68,8 +77,12 @@ interface Result {
     emptyAnonMb: number;
     emptyReadySeconds: number;
     cold: Latency;
+    /** All rounds' sequential requests. */
     warm: Latency;
+    /** All rounds' concurrent requests. */
     concurrent: Latency;
+    /** Each round's concurrent / sequential throughput. */
+    ratios: number[];
     health: Latency;
   };
 }
@@ -159,9 +172,6 @@ function exactTop10(vectors: SyntheticVectors, n: number, queries: Float32Array)
   return best.map((entries) => entries.map((entry) => entry.id));
 }
 
-function percentile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
 
 async function measureHttp(dir: string, n: number): Promise<Result["http"]> {
   await using emptyDir = { path: mkdtempSync(join(tmpdir(), "fip-bench-empty-")), [Symbol.asyncDispose]: async () => {} };
@@ -180,13 +190,27 @@ async function measureHttp(dir: string, n: number): Promise<Result["http"]> {
       return 1 + (seed % n);
     };
     const cold = await similarLatency(service.url, pick, COLD_REQUESTS, 1);
-    const warm = await similarLatency(service.url, pick, LATENCY_REQUESTS, 1);
-    // Each search thread maps the index itself: its pages fault in over its first searches, as the event loop's did.
-    await similarLatency(service.url, pick, LATENCY_REQUESTS, CLIENTS);
-    const concurrent = await similarLatency(service.url, pick, LATENCY_REQUESTS, CLIENTS);
+    await similarLatency(service.url, pick, WARM_UP_REQUESTS, CLIENTS);
+    const rounds: { sequential: Latency; concurrent: Latency }[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const sequential = await similarLatency(service.url, pick, ROUND_SEQUENTIAL, 1);
+      rounds.push({ sequential, concurrent: await similarLatency(service.url, pick, ROUND_CONCURRENT, CLIENTS) });
+    }
     const health = await similarLatency(service.url, pick, COLD_REQUESTS, 1, "/health");
     const anonAfterMb = memoryOf(service.pid).anonMb;
-    return { readySeconds: service.readySeconds, rssMb: memory.rssMb, anonMb: memory.anonMb, anonAfterMb, emptyAnonMb, emptyReadySeconds, cold, warm, concurrent, health };
+    return {
+      readySeconds: service.readySeconds,
+      rssMb: memory.rssMb,
+      anonMb: memory.anonMb,
+      anonAfterMb,
+      emptyAnonMb,
+      emptyReadySeconds,
+      cold,
+      warm: pooledLatency(rounds.map((round) => round.sequential)),
+      concurrent: pooledLatency(rounds.map((round) => round.concurrent)),
+      ratios: rounds.map((round) => round.concurrent.perSecond / round.sequential.perSecond),
+      health,
+    };
   } finally {
     await service.stop();
   }
@@ -273,9 +297,12 @@ function table(results: Result[]): string {
   const http = (r: Result, cell: (h: NonNullable<Result["http"]>) => string) => (r.http ? cell(r.http) : "not measured");
   const lines = [
     head,
-    row("similar-products p99 over HTTP, sequential (warm; first 200 requests after start)", (r) => http(r, (h) => `${ms(h.warm.p99Ms)} (p50 ${ms(h.warm.p50Ms)}); ${ms(h.cold.p99Ms)}`)),
+    row(`similar-products p99 over HTTP, sequential (warm: the rounds' ${(ROUNDS * ROUND_SEQUENTIAL).toLocaleString("en")} requests; first ${COLD_REQUESTS} requests after start)`, (r) => http(r, (h) => `${ms(h.warm.p99Ms)} (p50 ${ms(h.warm.p50Ms)}); ${ms(h.cold.p99Ms)}`)),
     row("GET /health over HTTP, sequential, p50 / p99: the floor of any request here", (r) => http(r, (h) => `${ms(h.health.p50Ms)} / ${ms(h.health.p99Ms)}`)),
-    row(`similar-products throughput with ${CLIENTS} clients / sequential (after ${LATENCY_REQUESTS.toLocaleString("en")} unmeasured requests from ${CLIENTS} clients)`, (r) => http(r, (h) => `${(h.concurrent.perSecond / h.warm.perSecond).toFixed(2)} (${h.concurrent.perSecond.toFixed(0)} / ${h.warm.perSecond.toFixed(0)} per s; p99 ${ms(h.concurrent.p99Ms)})`)),
+    row(
+      `similar-products throughput with ${CLIENTS} clients / sequential: median (range) of ${ROUNDS} rounds of ${ROUND_SEQUENTIAL} sequential then ${ROUND_CONCURRENT.toLocaleString("en")} concurrent requests, after ${WARM_UP_REQUESTS.toLocaleString("en")} unmeasured ones; all rounds' rates; concurrent p99`,
+      (r) => http(r, (h) => `${medianAndRange(h.ratios, 2)}; ${h.concurrent.perSecond.toFixed(0)} / ${h.warm.perSecond.toFixed(0)} per s; p99 ${ms(h.concurrent.p99Ms)}`),
+    ),
     row("recall@10 against exact search, after 30% replaced and 10% deleted", (r) => r.recall.toFixed(4)),
     row("a product's own vector found first, after churn", (r) => `${(r.selfFound * 100).toFixed(2)}%`),
     row("start to /ready (index on disk; an empty index, i.e. the model alone)", (r) => http(r, (h) => `${h.readySeconds.toFixed(2)} s (${h.emptyReadySeconds.toFixed(2)} s)`)),

@@ -4,6 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { percentile } from "./process-stats.ts";
 
 const REPO_ROOT = resolve(import.meta.dir, "../..");
 
@@ -68,6 +69,8 @@ export interface Latency {
   p50Ms: number;
   p99Ms: number;
   perSecond: number;
+  /** Every request's time, ascending, to pool runs (`pooledLatency`). */
+  sortedMs: number[];
 }
 
 /** `requests` GET /similar-products/{id} for ids from `pick` (or `path` itself), by `clients` concurrent clients. */
@@ -87,8 +90,16 @@ export async function similarLatency(url: string, pick: () => number, requests: 
       }
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
+  return latencyOf(times, (performance.now() - started) / 1000);
+}
+
+/** Several runs' requests as one run: percentiles over all of them, throughput over their summed time. */
+export function pooledLatency(runs: Latency[]): Latency {
+  const seconds = runs.reduce((sum, run) => sum + run.requests / run.perSecond, 0);
+  return latencyOf(runs.flatMap((run) => run.sortedMs), seconds);
+}
+
+function latencyOf(times: number[], seconds: number): Latency {
   times.sort((a, b) => a - b);
-  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
-  return { requests: times.length, p50Ms: at(0.5), p99Ms: at(0.99), perSecond: times.length / seconds };
+  return { requests: times.length, p50Ms: percentile(times, 0.5), p99Ms: percentile(times, 0.99), perSecond: times.length / seconds, sortedMs: times };
 }
