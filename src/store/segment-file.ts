@@ -6,13 +6,14 @@
 //   segment-N.usearch   the HNSW graph over the rows (keys are row numbers), absent for small segments, which are
 //                       searched exactly. USearch's JS binding can return no vector, hence ours beside it.
 //   segment-N.orphans   the rows the graph does not find from their own vector (HNSW's pruning can leave a node
-//                       unreachable), in the same layout with row numbers as ids: searched exactly beside the graph,
-//                       so that every stored vector is found from itself.
+//                       unreachable), in the same layout with row numbers as ids: scanned beside the graph (as int8
+//                       codes, orphan-scan.ts), so that every stored vector is found from itself.
 // The ids' checksum is checked at open (cheap); the vectors' whenever a merge reads them (reading 8 KB per product
 // at every start would cost seconds at a million).
 import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { exactSearch, Index, MetricKind, ScalarKind } from "usearch";
+import { OrphanScan } from "./orphan-scan.ts";
 import type { SegmentEntry } from "./store-files.ts";
 import { segmentGraphName, segmentOrphansName, segmentVectorsName } from "./store-files.ts";
 import { StoreError } from "./store-error.ts";
@@ -218,10 +219,10 @@ export class SealedSegment implements Segment {
   readonly #dimensions: number;
   /** Null for a segment searched exactly: a small one, or one whose graph is missing or unreadable. */
   readonly graph: Index | null;
-  /** Rows the graph misses, searched exactly beside it (their vectors, with row numbers as ids). */
-  readonly #orphans: MappedSegment | null;
+  /** Rows the graph misses, scanned beside it. */
+  readonly #orphans: OrphanScan | null;
 
-  private constructor(source: SegmentSource, mapped: MappedSegment, graph: Index | null, orphans: MappedSegment | null) {
+  private constructor(source: SegmentSource, mapped: MappedSegment, graph: Index | null, orphans: OrphanScan | null) {
     this.source = source;
     this.number = source.entry.number;
     this.#orphans = orphans;
@@ -238,12 +239,15 @@ export class SealedSegment implements Segment {
   static open(dir: string, entry: SegmentEntry, dimensions: number, graphOptions: GraphOptions): SealedSegment {
     const mapped = mapVectorsFile(join(dir, segmentVectorsName(entry.number)), dimensions, entry.rows);
     let graph: Index | null = null;
-    let orphans: MappedSegment | null = null;
+    let orphans: OrphanScan | null = null;
     if (entry.hasGraph) {
       try {
         graph = newGraph(dimensions, graphOptions);
         graph.view(join(dir, segmentGraphName(entry.number))); // the file says its own scalar kind
-        if (entry.orphans > 0) orphans = mapVectorsFile(join(dir, segmentOrphansName(entry.number)), dimensions, entry.orphans);
+        if (entry.orphans > 0) {
+          const file = mapVectorsFile(join(dir, segmentOrphansName(entry.number)), dimensions, entry.orphans);
+          orphans = new OrphanScan(file.vectors, file.ids, dimensions);
+        }
         if (graph.size() !== entry.rows) graph = null;
       } catch {
         graph = null; // searched exactly until a merge rewrites it
@@ -253,7 +257,7 @@ export class SealedSegment implements Segment {
   }
 
   get orphans(): number {
-    return this.#orphans?.ids.length ?? 0;
+    return this.#orphans?.size ?? 0;
   }
 
   idAt(row: number): number {
@@ -270,15 +274,10 @@ export class SealedSegment implements Segment {
     if (!this.graph) return splitMatches(exactSearch(this.vectors, queries, this.#dimensions, wanted, MetricKind.L2sq, threads), count, wanted);
     const found = splitMatches(this.graph.search(queries, wanted, threads), count, wanted);
     if (!this.#orphans) return found;
-    const orphans = this.#orphans;
-    const inOrphans = Math.min(wanted, orphans.ids.length);
-    const exact = splitMatches(exactSearch(orphans.vectors, queries, this.#dimensions, inOrphans, MetricKind.L2sq, threads), count, inOrphans);
+    const scanned = this.#orphans.nearest(queries, count, wanted, threads);
     return found.map((matches, q) => {
       const seen = new Set(matches.map((match) => match.row));
-      for (const match of exact[q]!) {
-        const row = orphans.ids[match.row]!;
-        if (!seen.has(row)) matches.push({ row, distance: match.distance });
-      }
+      for (const match of scanned[q]!) if (!seen.has(match.row)) matches.push(match);
       return matches.sort((a, b) => a.distance - b.distance).slice(0, wanted);
     });
   }

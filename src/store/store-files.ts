@@ -2,7 +2,7 @@
 //   manifest.json              the live segments in age order, the journal to replay, the pipeline, a format number
 //   segment-N.vectors          a sealed segment's vectors, ids and deletions (segment-file.ts)
 //   segment-N.usearch          its HNSW graph, for segments large enough to need one
-//   segment-N.orphans          the rows its graph cannot reach, searched exactly beside it
+//   segment-N.orphans          the rows its graph cannot reach, scanned beside it
 //   journal-N.log              changes after the manifest's segments (journal.ts)
 // Format 1 (before segments) had vectors-N.bin and index-N.usearch beside its journals; legacy-format.ts reads it.
 import { readFile } from "node:fs/promises";
@@ -32,7 +32,7 @@ export interface SegmentEntry {
   /** Rows in the file (live or not when it was written). */
   rows: number;
   hasGraph: boolean;
-  /** Rows the graph does not find from their own vector (segment-N.orphans), searched exactly. */
+  /** Rows the graph does not find from their own vector (segment-N.orphans), scanned beside it. */
   orphans: number;
 }
 
