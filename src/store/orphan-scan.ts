@@ -1,14 +1,18 @@
 // The rows a segment's graph misses (segment-N.orphans) are scanned at every search. At a million products that is
 // ~5,000 rows in all, and streaming their float32 vectors cost about a third of a search; they are scanned as int8
-// instead (a quarter of the bytes), with one scale per segment so that distances keep their order. What the scan
-// picks are candidates: the store scores every match from its float32 vector.
+// instead (a quarter of the bytes), with one scale per segment so that distances keep their order. The codes pick
+// twice as many candidates as asked for, and those are ranked by their float32 vectors (still mapped), so the code's
+// rounding cannot push a near orphan out among near-duplicates.
 import { exactSearch, MetricKind } from "usearch";
 import { type RowMatch, splitMatches } from "./segment-file.ts";
+import { squaredDistance } from "./squared-distance.ts";
 
 const INT8_LIMIT = 127;
+const CANDIDATES_PER_MATCH = 2;
 
 export class OrphanScan {
   readonly #dimensions: number;
+  readonly #vectors: Float32Array;
   /** The segment row of each orphan. */
   readonly #rows: Uint32Array;
   readonly #codes: Int8Array;
@@ -19,6 +23,7 @@ export class OrphanScan {
     let largest = 0;
     for (const value of vectors) largest = Math.max(largest, Math.abs(value));
     this.#dimensions = dimensions;
+    this.#vectors = vectors;
     this.#rows = rows;
     this.#scale = largest > 0 ? INT8_LIMIT / largest : 1;
     this.#codes = this.#encode(vectors);
@@ -28,15 +33,19 @@ export class OrphanScan {
     return this.#rows.length;
   }
 
-  /** Each query's `k` nearest orphans as segment rows, with squared L2 distances in float units (approximate). */
+  /** Each query's `k` nearest orphans as segment rows, nearest first, with their float32 squared L2 distances. */
   nearest(queries: Float32Array, count: number, k: number, threads: number): RowMatch[][] {
-    const wanted = Math.min(k, this.#rows.length);
-    if (wanted === 0) return Array.from({ length: count }, () => []);
-    const found = exactSearch(this.#codes, this.#encode(queries), this.#dimensions, wanted, MetricKind.L2sq, threads);
-    const toFloat = 1 / (this.#scale * this.#scale);
-    return splitMatches(found, count, wanted).map((matches) =>
-      matches.map((match) => ({ row: this.#rows[match.row]!, distance: match.distance * toFloat })),
-    );
+    const candidates = Math.min(k * CANDIDATES_PER_MATCH, this.#rows.length);
+    if (candidates === 0) return Array.from({ length: count }, () => []);
+    const found = exactSearch(this.#codes, this.#encode(queries), this.#dimensions, candidates, MetricKind.L2sq, threads);
+    const d = this.#dimensions;
+    return splitMatches(found, count, candidates).map((matches, q) => {
+      const query = queries.subarray(q * d, (q + 1) * d);
+      return matches
+        .map(({ row }) => ({ row: this.#rows[row]!, distance: squaredDistance(query, this.#vectors.subarray(row * d, (row + 1) * d)) }))
+        .sort((a, b) => a.distance - b.distance)
+        .slice(0, k);
+    });
   }
 
   /** A query value beyond the orphans' range is clamped, which keeps their order along that dimension. */

@@ -1,5 +1,5 @@
 // The scan of the rows a graph misses: it must find every orphan from its own vector, answer in segment rows, and
-// pick nearly the same candidates as a float32 exact search although it reads int8 codes.
+// give the same answer as a float32 exact search although it reads int8 codes.
 import { expect, test } from "bun:test";
 import { exactSearch, MetricKind } from "usearch";
 import { OrphanScan } from "../../src/store/orphan-scan.ts";
@@ -35,7 +35,7 @@ test("every orphan is found first from its own vector, as its segment row", () =
   }
 });
 
-test("its candidates agree with a float32 exact search, with distances in the same units", () => {
+test("it answers as a float32 exact search does, with the same distances", () => {
   let agreed = 0;
   let compared = 0;
   for (let i = 0; i < ORPHANS; i += 7) {
@@ -46,9 +46,9 @@ test("its candidates agree with a float32 exact search, with distances in the sa
     const found = scan.nearest(query, 1, 10, 1)[0]!;
     agreed += found.filter((match) => expected.has(match.row)).length;
     compared += 10;
-    expect(found[0]!.distance).toBeCloseTo(exact.distances[0]!, 2);
+    found.forEach((match, i) => expect(match.distance).toBeCloseTo(exact.distances[i]!, 5));
   }
-  expect(agreed / compared).toBeGreaterThanOrEqual(0.95);
+  expect(agreed / compared).toBeGreaterThanOrEqual(0.995);
 });
 
 test("several queries at once answer as each alone", () => {
