@@ -1,6 +1,7 @@
 // Ingest benchmark (`npm run bench`): in one run on one machine, how close a whole-catalogue ingest over HTTP comes
 // to the model alone, what each stage of a photo costs, and how searches fare while an ingest runs.
-//   1. model only: onnxruntime-node in this process, photos/s at batch 1, 8 and 16 (per --precision);
+//   1. model only: onnxruntime-node in this process, photos/s at batch 1, 8 and 16 (per --precision, and always the
+//      precision the service runs: INFERENCE_PRECISION in --env, else its default, the ceiling of step 3);
 //   2. stages, one photo at a time: GET from the catalogue server, decode + resize (224-px photos and 1200x1600
 //      JPEGs, made at run time from the labelled photos into a temp dir, never kept), the steps after the model;
 //   3. end to end: the real service (`bun src/main.ts`, its own process) walks a products API this script serves
@@ -9,16 +10,16 @@
 //   4. searches: one client's GET /similar-products/{id} latency (and an upload every 250 ms), idle and during a
 //      second full-speed ingest of the same catalogue.
 // Writes its section of docs/performance.md. The machine may be shared: the load average is reported before and after.
-// Usage: bun bench/ingest-bench.ts [--photos 1000] [--runs 1] [--repeats 3] [--precision fp32[,int8]]
+// Usage: bun bench/ingest-bench.ts [--photos 1000] [--runs 1] [--repeats 3] [--precision fp32,int8]
 //          [--idle-seconds 10] [--stage-photos 100] [--env NAME=VALUE ...] [--out docs/performance.md]
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type CatalogServer, startCatalogServer } from "../test/helpers/catalog-server.ts";
-import { startService } from "../test/helpers/service-process.ts";
 import { loadDataset } from "./lib/dataset.ts";
-import { enlargedJpeg, modelInput, modelOnlyRates, modelPathFor, type Precision, stageCosts, type StageCosts, vectorStepsMs } from "./lib/ingest-stages.ts";
+import { type InferencePrecision, parseConfig } from "../src/config.ts";
+import { enlargedJpeg, modelInput, modelOnlyRates, modelPathFor, stageCosts, type StageCosts, vectorStepsMs } from "./lib/ingest-stages.ts";
 import { type IngestRun, runIngest } from "./lib/ingest-run.ts";
 import { medianAndRange } from "./lib/process-stats.ts";
 import { num, runInfo, table, writeSection } from "./lib/report.ts";
@@ -36,7 +37,7 @@ const { values: flags } = parseArgs({
     photos: { type: "string", default: "1000" },
     runs: { type: "string", default: "1" },
     repeats: { type: "string", default: "3" },
-    precision: { type: "string", default: "fp32" },
+    precision: { type: "string", default: "fp32,int8" },
     // Longer than the model thread waits before it gives memory back (RELEASE_ARENA_AFTER_MS).
     "idle-seconds": { type: "string", default: "10" },
     "stage-photos": { type: "string", default: "100" },
@@ -49,7 +50,7 @@ if (flags.help) printUsageAndExit(import.meta.path);
 const positive = (name: "photos" | "runs" | "repeats" | "idle-seconds" | "stage-photos") => wholeNumberFlag(flags, name);
 const precisions = flags.precision.split(",").map((name) => {
   if (name !== "fp32" && name !== "int8") throw new Error(`--precision: fp32 or int8, not ${name}`);
-  return name as Precision;
+  return name as InferencePrecision;
 });
 const serviceEnv = Object.fromEntries(
   flags.env.map((pair) => {
@@ -58,8 +59,12 @@ const serviceEnv = Object.fromEntries(
     return [pair.slice(0, at), pair.slice(at + 1)];
   }),
 );
-const threads = Number(serviceEnv.INFERENCE_THREADS ?? 2);
-const serviceBatch = Number(serviceEnv.INFERENCE_BATCH_SIZE ?? 16);
+const serviceInference = parseConfig(serviceEnv).inference;
+const threads = serviceInference.threads;
+const serviceBatch = serviceInference.batchSize;
+/** The ingest is measured against the model the service runs. */
+const servicePrecision = serviceInference.precision;
+if (!precisions.includes(servicePrecision)) precisions.push(servicePrecision);
 
 const info = runInfo(REPO_ROOT);
 const loadBefore = loadavg();
@@ -100,7 +105,7 @@ try {
       console.log(`  ${precision} batch ${batch}: ${medianAndRange(rates)} photos/s`);
     }
   }
-  const stepsMs = await vectorStepsMs(modelPathFor(REPO_ROOT, "fp32"), inputs);
+  const stepsMs = await vectorStepsMs(modelPathFor(REPO_ROOT, servicePrecision), inputs);
 
   const stages: StageCosts[] = [];
   const runs: IngestRun[][] = [];
@@ -156,7 +161,7 @@ function report(r: {
     precision,
     ...MODEL_BATCHES.map((batch) => medianAndRange(r.modelRates.get(`${precision}/${batch}`)!)),
   ]);
-  const ceiling = r.modelRates.get(`fp32/${serviceBatch}`) ?? r.modelRates.get("fp32/16")!;
+  const ceiling = r.modelRates.get(`${servicePrecision}/${serviceBatch}`) ?? r.modelRates.get(`${servicePrecision}/16`)!;
   const ceilingMedian = ceiling.toSorted((a, b) => a - b)[Math.floor((ceiling.length - 1) / 2)]!;
   const stageRows = r.sizes.map((size, i) => {
     const stage = r.stages[i]!;
@@ -206,9 +211,9 @@ function report(r: {
     "",
     `### End to end: ${photos.length} products over HTTP (body-less POST /embeddings/generate, 100 a page)`,
     "",
-    `Rate = products / (task finished_at − started_at); "of model" is against fp32 batch ${serviceBatch} above. ` +
+    `Rate = products / (task finished_at − started_at); "of model" is against ${servicePrecision} batch ${serviceBatch} above, the model the service ran. ` +
       "Batch and model busy from the service's /metrics; CPU from /proc (the model alone took " +
-      `${medianAndRange(r.modelCpu.get(`fp32/${serviceBatch}`) ?? r.modelCpu.get("fp32/16")!)} ms of CPU per photo at batch ${serviceBatch}). ` +
+      `${medianAndRange(r.modelCpu.get(`${servicePrecision}/${serviceBatch}`) ?? r.modelCpu.get(`${servicePrecision}/16`)!)} ms of CPU per photo at batch ${serviceBatch}). ` +
       "Latency (ms) of one client's GET /similar-products/{id}, " +
       "back to back, with an upload every 250 ms, idle and during a second full-speed ingest of the same catalogue.",
     "",

@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createCanvas, loadImage } from "@napi-rs/canvas";
+import { type InferencePrecision, MODEL_FILES } from "../../src/config.ts";
 import { colourDescriptor } from "../../src/inference/colour-descriptor.ts";
 import { decodeToModelInput } from "../../src/inference/image-decoder.ts";
 import { INPUT_FLOATS, openModelSession } from "../../src/inference/model-session.ts";
@@ -10,12 +11,9 @@ import { photoModel } from "../../src/inference/photo-model.ts";
 import { loadPipelineProjection, PIPELINE } from "../../src/services.ts";
 import { percentile } from "./process-stats.ts";
 
-/** The model's numeric precision; int8 is measured when its model file is there (INFERENCE_PRECISION=int8). */
-export type Precision = "fp32" | "int8";
-
-export function modelPathFor(repoRoot: string, precision: Precision): string {
-  const file = precision === "fp32" ? "resnet50.onnx" : "resnet50-int8.onnx";
-  const path = precision === "fp32" && process.env.MODEL_PATH ? process.env.MODEL_PATH : join(repoRoot, "models", file);
+/** The model file of a precision: the one `npm install` built, or for fp32 MODEL_PATH when set (../shared's). */
+export function modelPathFor(repoRoot: string, precision: InferencePrecision): string {
+  const path = precision === "fp32" && process.env.MODEL_PATH ? process.env.MODEL_PATH : join(repoRoot, "models", MODEL_FILES[precision]);
   if (!existsSync(path)) throw new Error(`no ${precision} model at ${path}`);
   return path;
 }
