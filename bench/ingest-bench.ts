@@ -59,7 +59,8 @@ const serviceEnv = Object.fromEntries(
     return [pair.slice(0, at), pair.slice(at + 1)];
   }),
 );
-const serviceInference = parseConfig(serviceEnv).inference;
+// The service's inference settings as it will parse them (its catalogue is the one this script serves later).
+const serviceInference = parseConfig({ CATALOG_API_URL: "http://127.0.0.1/api", ...serviceEnv }).inference;
 const threads = serviceInference.threads;
 const serviceBatch = serviceInference.batchSize;
 /** The ingest is measured against the model the service runs. */
