@@ -125,7 +125,8 @@ try {
         await runIngest({
           catalogUrl: catalog.url,
           dataDir: await mkdtemp(join(workDir, "data-")),
-          env: serviceEnv,
+          // The test helper that starts the service defaults MODEL_PATH to the fp32 file: give it the model it runs.
+          env: { MODEL_PATH: modelPathFor(REPO_ROOT, servicePrecision), ...serviceEnv },
           ids: photos.map((photo) => photo.id),
           uploadPhoto: photos[0]!.bytes,
           idleSeconds: positive("idle-seconds"),
