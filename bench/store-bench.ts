@@ -35,6 +35,8 @@ const WARM_UP_REQUESTS = 2000;
 /**
  * Sequential and concurrent runs alternate, and the throughput ratio is taken per round: on a shared VM one run's
  * rate drifts by a fifth from the next, so a ratio of two runs minutes apart measures the drift as much as the code.
+ * Sequential requests after a concurrent burst run slower than on a service that has had one client, which flatters
+ * the per-round ratio: the table also gives the concurrent rounds against the sequential run before any burst.
  */
 const ROUNDS = 5;
 const ROUND_SEQUENTIAL = 500;
@@ -174,7 +176,6 @@ function exactTop10(vectors: SyntheticVectors, n: number, queries: Float32Array)
   }
   return best.map((entries) => entries.map((entry) => entry.id));
 }
-
 
 async function measureHttp(dir: string, n: number): Promise<Result["http"]> {
   await using emptyDir = { path: mkdtempSync(join(tmpdir(), "fip-bench-empty-")), [Symbol.asyncDispose]: async () => {} };
