@@ -16,9 +16,9 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { type InferencePrecision, parseConfig } from "../src/config.ts";
 import { type CatalogServer, startCatalogServer } from "../test/helpers/catalog-server.ts";
 import { loadDataset } from "./lib/dataset.ts";
-import { type InferencePrecision, parseConfig } from "../src/config.ts";
 import { enlargedJpeg, modelInput, modelOnlyRates, modelPathFor, stageCosts, type StageCosts, vectorStepsMs } from "./lib/ingest-stages.ts";
 import { type IngestRun, runIngest } from "./lib/ingest-run.ts";
 import { medianAndRange } from "./lib/process-stats.ts";
@@ -163,7 +163,9 @@ function report(r: {
     precision,
     ...MODEL_BATCHES.map((batch) => medianAndRange(r.modelRates.get(`${precision}/${batch}`)!)),
   ]);
-  const ceiling = r.modelRates.get(`${servicePrecision}/${serviceBatch}`) ?? r.modelRates.get(`${servicePrecision}/16`)!;
+  /** The service's model measured at its batch size (batch 16 when that size is not among MODEL_BATCHES). */
+  const servicesModel = (measured: Map<string, number[]>) => measured.get(`${servicePrecision}/${serviceBatch}`) ?? measured.get(`${servicePrecision}/16`)!;
+  const ceiling = servicesModel(r.modelRates);
   const ceilingMedian = ceiling.toSorted((a, b) => a - b)[Math.floor((ceiling.length - 1) / 2)]!;
   const stageRows = r.sizes.map((size, i) => {
     const stage = r.stages[i]!;
@@ -215,7 +217,7 @@ function report(r: {
     "",
     `Rate = products / (task finished_at − started_at); "of model" is against ${servicePrecision} batch ${serviceBatch} above, the model the service ran. ` +
       "Batch and model busy from the service's /metrics; CPU from /proc (the model alone took " +
-      `${medianAndRange(r.modelCpu.get(`${servicePrecision}/${serviceBatch}`) ?? r.modelCpu.get(`${servicePrecision}/16`)!)} ms of CPU per photo at batch ${serviceBatch}). ` +
+      `${medianAndRange(servicesModel(r.modelCpu))} ms of CPU per photo at batch ${serviceBatch}). ` +
       "Latency (ms) of one client's GET /similar-products/{id}, " +
       "back to back, with an upload every 250 ms, idle and during a second full-speed ingest of the same catalogue.",
     "",
