@@ -7,6 +7,12 @@ import { workerEntry } from "../runtime/standalone.ts";
 import type { RowMatch, SegmentSource } from "./segment-file.ts";
 
 const SEARCH_WORKER = workerEntry("store/search-worker.ts");
+/**
+ * A thread idle this long is stopped, and started again when needed. Its own mappings of the segments go with it: the
+ * pages it touched stay mapped twice otherwise, and every mapping is a page-table entry that the kernel's memory
+ * monitor (DAMON on this VM) tests and clears; sequential searches after a burst were slower until the threads went.
+ */
+export const IDLE_STOP_MS = 10_000;
 
 export interface ThreadSearch {
   /** Queries laid end to end. */
@@ -21,16 +27,29 @@ export type SegmentMatches = RowMatch[][][];
 export type SearchReply = { id: number; found: SegmentMatches } | { id: number; error: string };
 
 interface Thread {
-  worker: Worker;
+  /** Null while stopped. */
+  worker: Worker | null;
   waiting: Map<number, { resolve: (found: SegmentMatches) => void; reject: (error: Error) => void }>;
+  idleTimer: ReturnType<typeof setTimeout> | null;
 }
 
 export class SearchThreads {
   readonly #threads: Thread[];
+  readonly #idleStopMs: number;
   #nextId = 0;
 
-  constructor(count = availableParallelism()) {
-    this.#threads = Array.from({ length: count }, () => this.#start());
+  constructor(count = availableParallelism(), idleStopMs = IDLE_STOP_MS) {
+    this.#threads = Array.from({ length: count }, () => ({ worker: null, waiting: new Map(), idleTimer: null }));
+    this.#idleStopMs = idleStopMs;
+  }
+
+  get size(): number {
+    return this.#threads.length;
+  }
+
+  /** Threads running now (the others were idle long enough to be stopped, or never needed). */
+  get running(): number {
+    return this.#threads.filter((thread) => thread.worker !== null).length;
   }
 
   /** Runs on the thread with the fewest searches waiting; rejects if that thread fails. */
@@ -38,45 +57,59 @@ export class SearchThreads {
     const thread = this.#threads.reduce((best, candidate) => (candidate.waiting.size < best.waiting.size ? candidate : best));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
+      if (thread.idleTimer) clearTimeout(thread.idleTimer);
+      thread.idleTimer = null;
+      const worker = (thread.worker ??= this.#start(thread));
       // Referenced while it owes an answer: Bun serves an unreferenced worker's messages late, which halved the
       // throughput of two threads (2.1 against 1.2 ms a search on a million products); idle threads must still not
       // keep the process alive.
-      if (thread.waiting.size === 0) thread.worker.ref();
+      if (thread.waiting.size === 0) worker.ref();
       thread.waiting.set(id, { resolve, reject });
-      thread.worker.postMessage({ id, ...request });
+      worker.postMessage({ id, ...request });
     });
   }
 
   close(): void {
     for (const thread of this.#threads) {
-      thread.worker.terminate();
+      this.#stop(thread);
       this.#fail(thread, new Error("the search threads were closed"));
     }
   }
 
-  #start(): Thread {
-    const thread: Thread = { worker: new Worker(SEARCH_WORKER, { name: "search" }), waiting: new Map() };
-    thread.worker.onmessage = (event: MessageEvent<SearchReply>) => {
+  #start(thread: Thread): Worker {
+    const worker = new Worker(SEARCH_WORKER, { name: "search" });
+    worker.onmessage = (event: MessageEvent<SearchReply>) => {
       const reply = event.data;
       const waiter = thread.waiting.get(reply.id);
       thread.waiting.delete(reply.id);
-      if (thread.waiting.size === 0) thread.worker.unref();
+      if (thread.waiting.size === 0) this.#rest(thread);
       if ("error" in reply) waiter?.reject(new Error(reply.error));
       else waiter?.resolve(reply.found);
     };
-    thread.worker.onerror = (event) => {
-      // A thread that died answers nothing more: fail what it held and start a new one in its place.
+    worker.onerror = (event) => {
+      // A thread that died answers nothing more: fail what it held; the next search starts a new one.
+      this.#stop(thread);
       this.#fail(thread, new Error(`a search thread failed: ${event.message}`));
-      thread.worker.terminate();
-      this.#threads[this.#threads.indexOf(thread)] = this.#start();
     };
-    thread.worker.unref();
-    return thread;
+    return worker;
+  }
+
+  /** Nothing waits on the thread: it no longer keeps the process alive, and stops if nothing comes for a while. */
+  #rest(thread: Thread): void {
+    thread.worker?.unref();
+    thread.idleTimer = setTimeout(() => this.#stop(thread), this.#idleStopMs);
+    thread.idleTimer.unref();
+  }
+
+  #stop(thread: Thread): void {
+    if (thread.idleTimer) clearTimeout(thread.idleTimer);
+    thread.idleTimer = null;
+    thread.worker?.terminate();
+    thread.worker = null;
   }
 
   #fail(thread: Thread, error: Error): void {
     for (const waiter of thread.waiting.values()) waiter.reject(error);
     thread.waiting.clear();
-    thread.worker.unref();
   }
 }

@@ -157,7 +157,7 @@ export class SegmentSet {
     if (layout !== this.#layout) return this.search(queries, count, k, 1);
     const inMemory = this.#plan(this.sealing ? [this.sealing, this.mutable] : [this.mutable], k);
     const local = inMemory.map(({ segment, wanted }) => segment.nearest(queries, count, wanted, 1));
-    this.searchesOnThreads++;
+    this.searchesOnThreads += count;
     return this.#gather(queries, count, k, [...sealed, ...inMemory], [...found, ...local]);
   }
 

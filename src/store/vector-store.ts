@@ -13,7 +13,8 @@ import { ChangeOrder } from "./change-order.ts";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import type { GroupCommit } from "./group-commit.ts";
 import type { JournalRecord } from "./journal.ts";
-import { SearchThreads } from "./search-threads.ts";
+import { SearchBatches } from "./search-batches.ts";
+import { IDLE_STOP_MS, SearchThreads } from "./search-threads.ts";
 import { DEFAULT_GRAPH, type GraphOptions } from "./segment-file.ts";
 import { SegmentMaintenance } from "./segment-maintenance.ts";
 import type { Neighbour, SegmentSet } from "./segment-set.ts";
@@ -41,6 +42,8 @@ export interface StoreOptions {
    */
   sealWhenIdleMs?: number;
   graph?: Partial<GraphOptions>;
+  /** How long a search thread may sit idle before it is stopped (search-threads.ts). */
+  searchThreadIdleMs?: number;
   /** Where a journal damaged in the middle, or a failed background write, is reported (default: stderr). */
   warn?: (message: string) => void;
   /** Told when a seal or merge has written its vectors file and builds its graph (crash tests kill it right then). */
@@ -57,6 +60,10 @@ export interface StoreStats {
   merges: number;
   /** Searches whose sealed segments were searched on the search threads. */
   searchesOnThreads: number;
+  /** The batches those went in (search-batches.ts). */
+  batchesOnThreads: number;
+  /** Search threads running now: they stop when idle. */
+  searchThreadsRunning: number;
 }
 
 /**
@@ -84,6 +91,7 @@ export class VectorStore {
   #closed = false;
   /** Started by the first `nearest` that overlaps another. */
   #threads: SearchThreads | null = null;
+  #batches: SearchBatches | null = null;
   /** Searches under way through `nearest`. */
   #searching = 0;
   #changes = 0;
@@ -94,6 +102,7 @@ export class VectorStore {
       mergeFactor: MERGE_FACTOR,
       exactBelow: EXACT_BELOW,
       sealWhenIdleMs: SEAL_WHEN_IDLE_MS,
+      searchThreadIdleMs: IDLE_STOP_MS,
       warn: console.error,
       onSegmentWrite: nothing,
       ...options,
@@ -188,10 +197,15 @@ export class VectorStore {
         this.#searching--;
       }
     }
-    this.#threads ??= new SearchThreads();
+    if (!this.#batches) {
+      const threads = (this.#threads = new SearchThreads(undefined, this.#options.searchThreadIdleMs));
+      this.#batches = new SearchBatches(this.#options.dimensions, threads.size, (queries, count, wanted) =>
+        this.#set.searchOnThreads(queries, count, wanted, threads),
+      );
+    }
     this.#searching++;
     try {
-      return (await this.#set.searchOnThreads(ownBuffer(vector), 1, Math.min(k, this.#set.count), this.#threads))[0]!;
+      return await this.#batches.nearest(vector, Math.min(k, this.#set.count));
     } finally {
       this.#searching--;
     }
@@ -250,6 +264,8 @@ export class VectorStore {
       seals: this.#maintenance?.seals ?? 0,
       merges: this.#maintenance?.merges ?? 0,
       searchesOnThreads: this.#set.searchesOnThreads,
+      batchesOnThreads: this.#batches?.batches ?? 0,
+      searchThreadsRunning: this.#threads?.running ?? 0,
     };
   }
 

@@ -131,6 +131,38 @@ describe("VectorStore segments", () => {
     await store.close();
   });
 
+  test("searches that overlap go to the threads in batches, each answered as if alone", async () => {
+    await using dir = await tempDir();
+    const store = await open(dir.path, { sealSize: 16, exactBelow: 8 });
+    for (let id = 1; id <= 100; id++) await store.put(id, distinct(id));
+    await store.idle();
+    const queries = Array.from({ length: 40 }, (_, i) => distinct(500 + i));
+    // Two sizes of answer: a batch holds one k, so each search explores as much as it would alone.
+    const answers = await Promise.all(queries.map((query, i) => store.nearest(query, i % 2 === 0 ? 3 : 7)));
+    expect(answers).toEqual(queries.map((query, i) => store.search(query, i % 2 === 0 ? 3 : 7)));
+    const { searchesOnThreads, batchesOnThreads } = store.stats();
+    expect(searchesOnThreads).toBe(queries.length - 1);
+    expect(batchesOnThreads).toBeGreaterThanOrEqual(2); // the two sizes never share one
+    expect(batchesOnThreads).toBeLessThan(searchesOnThreads / 2);
+    await store.close();
+  });
+
+  test("an idle search thread stops, and a later search starts it again", async () => {
+    await using dir = await tempDir();
+    const store = await open(dir.path, { sealSize: 16, exactBelow: 8, searchThreadIdleMs: 50 });
+    for (let id = 1; id <= 100; id++) await store.put(id, distinct(id));
+    await store.idle();
+    const queries = Array.from({ length: 8 }, (_, i) => distinct(500 + i));
+    const expected = queries.map((query) => store.search(query, 5));
+    for (let round = 0; round < 2; round++) {
+      expect(await Promise.all(queries.map((query) => store.nearest(query, 5)))).toEqual(expected);
+      expect(store.stats().searchThreadsRunning).toBeGreaterThan(0);
+      await waitFor(() => (store.stats().searchThreadsRunning === 0 ? true : undefined), { timeoutMs: 5_000, what: "idle threads to stop" });
+    }
+    expect(store.stats().searchesOnThreads).toBe(2 * (queries.length - 1));
+    await store.close();
+  });
+
   test("scores are exact float32 distances, whether a segment is searched through its f16 graph or scanned", async () => {
     await using dir = await tempDir();
     const store = await open(dir.path, { sealSize: 1000, exactBelow: 2, sealWhenIdleMs: 50 });
