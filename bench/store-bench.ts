@@ -17,7 +17,7 @@ import { exactSearch, MetricKind } from "usearch";
 import { PIPELINE } from "../src/services.ts";
 import { VectorStore } from "../src/store/vector-store.ts";
 import { labelledEmbeddings } from "./lib/labelled-embeddings.ts";
-import { medianAndRange, percentile } from "./lib/process-stats.ts";
+import { medianAndRange, percentile, withMemoryMonitorShare } from "./lib/process-stats.ts";
 import { runInfo, writeSection } from "./lib/report.ts";
 import { type Latency, memoryOf, pooledLatency, similarLatency, startService } from "./lib/service-probe.ts";
 import { SyntheticVectors, type VectorKind } from "./lib/synthetic-vectors.ts";
@@ -89,6 +89,8 @@ interface Result {
     /** Each round's concurrent / sequential throughput. */
     ratios: number[];
     health: Latency;
+    /** The share of a core the kernel's memory monitor took during the warm sequential run and the concurrent rounds. */
+    monitorShare: { warm: number | null; concurrent: number | null };
   };
 }
 
@@ -194,13 +196,15 @@ async function measureHttp(dir: string, n: number): Promise<Result["http"]> {
       return 1 + (seed % n);
     };
     const cold = await similarLatency(service.url, pick, COLD_REQUESTS, 1);
-    const warm = await similarLatency(service.url, pick, SEQUENTIAL_REQUESTS, 1);
+    const warm = await withMemoryMonitorShare(() => similarLatency(service.url, pick, SEQUENTIAL_REQUESTS, 1));
     await similarLatency(service.url, pick, WARM_UP_REQUESTS, CLIENTS);
-    const rounds: { sequential: Latency; concurrent: Latency }[] = [];
+    const rounds: { sequential: Latency; concurrent: Latency; monitorShare: number | null }[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const sequential = await similarLatency(service.url, pick, ROUND_SEQUENTIAL, 1);
-      rounds.push({ sequential, concurrent: await similarLatency(service.url, pick, ROUND_CONCURRENT, CLIENTS) });
+      const concurrent = await withMemoryMonitorShare(() => similarLatency(service.url, pick, ROUND_CONCURRENT, CLIENTS));
+      rounds.push({ sequential, concurrent: concurrent.result, monitorShare: concurrent.monitorShare });
     }
+    const concurrentShares = rounds.map((round) => round.monitorShare).filter((share) => share !== null);
     const health = await similarLatency(service.url, pick, COLD_REQUESTS, 1, "/health");
     const anonAfterMb = memoryOf(service.pid).anonMb;
     return {
@@ -211,11 +215,15 @@ async function measureHttp(dir: string, n: number): Promise<Result["http"]> {
       emptyAnonMb,
       emptyReadySeconds,
       cold,
-      warm,
+      warm: warm.result,
       betweenRounds: pooledLatency(rounds.map((round) => round.sequential)),
       concurrent: pooledLatency(rounds.map((round) => round.concurrent)),
       ratios: rounds.map((round) => round.concurrent.perSecond / round.sequential.perSecond),
       health,
+      monitorShare: {
+        warm: warm.monitorShare,
+        concurrent: concurrentShares.length > 0 ? concurrentShares.reduce((sum, share) => sum + share, 0) / concurrentShares.length : null,
+      },
     };
   } finally {
     await service.stop();
@@ -315,6 +323,9 @@ function table(results: Result[]): string {
           `${medianAndRange(h.ratios, 2)} (${h.concurrent.perSecond.toFixed(0)} / ${h.betweenRounds.perSecond.toFixed(0)}); ` +
           `${(h.concurrent.perSecond / h.warm.perSecond).toFixed(2)} (${h.concurrent.perSecond.toFixed(0)} / ${h.warm.perSecond.toFixed(0)}); p99 ${ms(h.concurrent.p99Ms)}`,
         ),
+    ),
+    row("the kernel's memory monitor (DAMON's kdamond) meanwhile, share of one core: warm sequential run; concurrent rounds", (r) =>
+      http(r, (h) => [h.monitorShare.warm, h.monitorShare.concurrent].map((share) => (share === null ? "none runs" : `${(share * 100).toFixed(0)}%`)).join("; ")),
     ),
     row("recall@10 against exact search, after 30% replaced and 10% deleted", (r) => r.recall.toFixed(4)),
     row("a product's own vector found first, after churn", (r) => `${(r.selfFound * 100).toFixed(2)}%`),

@@ -1,5 +1,5 @@
 // Numbers the benchmarks take from outside a running service: its memory (from /proc) and latency percentiles.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 export interface Rss {
   rss: number;
@@ -43,4 +43,32 @@ export function cpuMs(pid: number, thread?: number): number {
   const path = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
   const fields = readFileSync(path, "utf8").split(") ")[1]!.split(" ");
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+}
+
+/**
+ * CPU time in ms of the kernel's memory monitor threads (DAMON's kdamond), or null where none runs. On this VM it
+ * tests and clears the accessed bit of sampled pages in every mapping of them, which costs more the harder the
+ * service reads its mapped index: a share of the same two cores that the benchmark measures.
+ */
+export function memoryMonitorCpuMs(): number | null {
+  let total: number | null = null;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/comm`, "utf8").startsWith("kdamond")) continue;
+      total = (total ?? 0) + cpuMs(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return total;
+}
+
+/** The share of one core the memory monitor took while `work` ran (null where none runs), and what `work` returned. */
+export async function withMemoryMonitorShare<T>(work: () => Promise<T>): Promise<{ result: T; monitorShare: number | null }> {
+  const before = memoryMonitorCpuMs();
+  const started = performance.now();
+  const result = await work();
+  const after = memoryMonitorCpuMs();
+  return { result, monitorShare: before === null || after === null ? null : (after - before) / (performance.now() - started) };
 }
