@@ -1,11 +1,15 @@
-// Searches for the search threads, sent in batches: each thread has at most one batch at a time, and the searches
-// that arrive meanwhile wait here and go to the next free thread together. A batch costs one message each way and one
-// graph call per segment for all its queries: on a million products, 8 clients' searches cost the threads 2.0-2.1 ms
-// of CPU each in batches against 2.2-2.3 one at a time (docs/performance.md).
+// Searches for the search threads, sent in batches: each thread holds at most two batches, the one it searches and
+// the next (so it never sits idle while an answer and a new batch cross between threads: 1-3 ms each way under load
+// on this VM, against 4-5 ms to search a batch of a million products), and the searches that arrive meanwhile wait
+// here and go together in the next batch. A batch costs one message each way and one graph call per segment for all
+// its queries: on a million products, 8 clients' searches cost the threads 2.0-2.1 ms of CPU each in batches against
+// 2.2-2.3 one at a time (docs/performance.md).
 import type { Neighbour } from "./segment-set.ts";
 
 /** Enough to keep the threads busy under any load, few enough that a batch's last answer is not held up long. */
 export const MAX_BATCH = 16;
+/** The batch a thread searches and the one it takes next. */
+const BATCHES_PER_THREAD = 2;
 
 /** Searches `count` queries laid end to end in `queries` (which owns its buffer), `k` nearest each. */
 export type BatchSearch = (queries: Float32Array, count: number, k: number) => Promise<Neighbour[][]>;
@@ -40,7 +44,7 @@ export class SearchBatches {
   }
 
   #send(): void {
-    while (this.#running < this.#threads && this.#waiting.length > 0) {
+    while (this.#running < BATCHES_PER_THREAD * this.#threads && this.#waiting.length > 0) {
       // One k a batch, so an answer never depends on which searches it was batched with (a graph explores more for
       // a larger k).
       const { k } = this.#waiting[0]!;
