@@ -75,96 +75,99 @@ const originList = z.preprocess(
     }),
 );
 
-const envSchema = z
-  .object({
-    PORT: z.coerce.number().int().min(0).max(65535).default(8000),
-    HOST: z.string().min(1).default("0.0.0.0"),
-    DATA_DIR: z.string().min(1).default("./data"),
-    VECTOR_STORE_URL: z.preprocess(
-      emptyAsUnset,
-      z
-        .string()
-        // Several hosts (host1:5432,host2:5432) are the client's; the URL is checked as if it named the first only.
-        .refine((url) => /^postgres(ql)?:$/.test(URL.parse(withFirstHost(url))?.protocol ?? ""), {
-          message: "must be a postgres://user:password@host:5432/database URL",
-        })
-        .optional(),
-    ),
-    VECTOR_STORE_POOL_SIZE: positiveInt(10),
-    VECTOR_STORE_TIMEOUT_MS: positiveInt(5_000),
-    VECTOR_STORE_READ_ONLY: flag,
-    MODEL_PATH: z.string().min(1).optional(),
-    INFERENCE_PRECISION: z.enum(["fp32", "int8"]).default(DEFAULT_PRECISION),
-    INFERENCE_BACKEND: z.enum(["native", "wasm"]).default("native"),
-    INFERENCE_THREADS: positiveInt(2),
-    INFERENCE_BATCH_SIZE: positiveInt(16),
-    DECODE_WORKERS: positiveInt(1),
-    CATALOG_API_URL: z.preprocess(emptyAsUnset, httpUrl.optional()),
-    CATALOG_API_TOKEN: z.preprocess(emptyAsUnset, z.string().optional()),
-    CATALOG_DIR: z.preprocess(emptyAsUnset, z.string().optional()),
-    CATALOG_TIMEOUT_MS: positiveInt(15_000),
-    CATALOG_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
-    CATALOG_CONCURRENCY: positiveInt(8),
-    CATALOG_IMAGE_ORIGINS: originList,
-    CATALOG_MAX_PAGES: positiveInt(100_000),
-    PUBLIC_URL: z.preprocess(emptyAsUnset, httpUrl.optional()),
-    IMAGE_URL_TEMPLATE: z.preprocess(
-      emptyAsUnset,
-      z.string().includes("{id}", { message: "must contain {id}" }).optional(),
-    ),
-    MAX_UPLOAD_BYTES: positiveInt(10 * 1024 * 1024),
-    LOG_FORMAT: z.preprocess(emptyAsUnset, z.enum(["json", "text"]).optional()),
-    // 25 MP: a 6000x4000 camera original; a decoded photo takes width x height x 4 bytes (100 MB at the limit).
-    MAX_IMAGE_PIXELS: positiveInt(25_000_000),
-    // One full batch (10,000 ids); about 5 minutes of work at ~30 photos/s on 2 cores.
-    MAX_QUEUED_PRODUCTS: positiveInt(10_000),
-    // Each holds up to MAX_UPLOAD_BYTES of body while it waits for the decoder.
-    MAX_PENDING_UPLOADS: positiveInt(16),
-    API_KEYS: z.preprocess(emptyAsUnset, z.string().optional()),
-    API_KEYS_FILE: z.preprocess(emptyAsUnset, z.string().optional()),
-    AUTH_READS: flag,
-    ALLOW_ANONYMOUS_WRITES: flag,
-    METRICS_REQUIRE_KEY: flag,
-    CORS_ORIGINS: z.preprocess(emptyAsUnset, z.string().optional()),
-    // Leaves time to save within `docker stop`'s default 10 s.
-    SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(8_000),
-  })
-  .superRefine((env, ctx) => {
-    const problem = (variable: string, message: string) => ctx.addIssue({ code: "custom", path: [variable], message });
-    if (env.VECTOR_STORE_READ_ONLY && !env.VECTOR_STORE_URL) {
-      // The embedded index has one writer per DATA_DIR; only a database can be shared with replicas that write.
-      problem("VECTOR_STORE_READ_ONLY", "needs VECTOR_STORE_URL: a search-only replica reads the PostgreSQL index that replicas on the primary write");
+const variables = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  DATA_DIR: z.string().min(1).default("./data"),
+  VECTOR_STORE_URL: z.preprocess(
+    emptyAsUnset,
+    z
+      .string()
+      // Several hosts (host1:5432,host2:5432) are the client's; the URL is checked as if it named the first only.
+      .refine((url) => /^postgres(ql)?:$/.test(URL.parse(withFirstHost(url))?.protocol ?? ""), {
+        message: "must be a postgres://user:password@host:5432/database URL",
+      })
+      .optional(),
+  ),
+  VECTOR_STORE_POOL_SIZE: positiveInt(10),
+  VECTOR_STORE_TIMEOUT_MS: positiveInt(5_000),
+  VECTOR_STORE_READ_ONLY: flag,
+  MODEL_PATH: z.string().min(1).optional(),
+  INFERENCE_PRECISION: z.enum(["fp32", "int8"]).default(DEFAULT_PRECISION),
+  INFERENCE_BACKEND: z.enum(["native", "wasm"]).default("native"),
+  INFERENCE_THREADS: positiveInt(2),
+  INFERENCE_BATCH_SIZE: positiveInt(16),
+  DECODE_WORKERS: positiveInt(1),
+  CATALOG_API_URL: z.preprocess(emptyAsUnset, httpUrl.optional()),
+  CATALOG_API_TOKEN: z.preprocess(emptyAsUnset, z.string().optional()),
+  CATALOG_DIR: z.preprocess(emptyAsUnset, z.string().optional()),
+  CATALOG_TIMEOUT_MS: positiveInt(15_000),
+  CATALOG_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  CATALOG_CONCURRENCY: positiveInt(8),
+  CATALOG_IMAGE_ORIGINS: originList,
+  CATALOG_MAX_PAGES: positiveInt(100_000),
+  PUBLIC_URL: z.preprocess(emptyAsUnset, httpUrl.optional()),
+  IMAGE_URL_TEMPLATE: z.preprocess(
+    emptyAsUnset,
+    z.string().includes("{id}", { message: "must contain {id}" }).optional(),
+  ),
+  MAX_UPLOAD_BYTES: positiveInt(10 * 1024 * 1024),
+  LOG_FORMAT: z.preprocess(emptyAsUnset, z.enum(["json", "text"]).optional()),
+  // 25 MP: a 6000x4000 camera original; a decoded photo takes width x height x 4 bytes (100 MB at the limit).
+  MAX_IMAGE_PIXELS: positiveInt(25_000_000),
+  // One full batch (10,000 ids); about 5 minutes of work at ~30 photos/s on 2 cores.
+  MAX_QUEUED_PRODUCTS: positiveInt(10_000),
+  // Each holds up to MAX_UPLOAD_BYTES of body while it waits for the decoder.
+  MAX_PENDING_UPLOADS: positiveInt(16),
+  API_KEYS: z.preprocess(emptyAsUnset, z.string().optional()),
+  API_KEYS_FILE: z.preprocess(emptyAsUnset, z.string().optional()),
+  AUTH_READS: flag,
+  ALLOW_ANONYMOUS_WRITES: flag,
+  METRICS_REQUIRE_KEY: flag,
+  CORS_ORIGINS: z.preprocess(emptyAsUnset, z.string().optional()),
+  // Leaves time to save within `docker stop`'s default 10 s.
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(8_000),
+});
+
+/** Every environment variable the service reads. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(variables.shape);
+
+const envSchema = variables.superRefine((env, ctx) => {
+  const problem = (variable: string, message: string) => ctx.addIssue({ code: "custom", path: [variable], message });
+  if (env.VECTOR_STORE_READ_ONLY && !env.VECTOR_STORE_URL) {
+    // The embedded index has one writer per DATA_DIR; only a database can be shared with replicas that write.
+    problem("VECTOR_STORE_READ_ONLY", "needs VECTOR_STORE_URL: a search-only replica reads the PostgreSQL index that replicas on the primary write");
+  }
+  if (env.API_KEYS && env.API_KEYS_FILE) {
+    // One source of truth: a key removed from one place must not live on in the other.
+    problem("API_KEYS_FILE", "set API_KEYS or API_KEYS_FILE, not both");
+  }
+  const keysSet = Boolean(env.API_KEYS || env.API_KEYS_FILE);
+  if (!keysSet) {
+    for (const variable of ["AUTH_READS", "METRICS_REQUIRE_KEY"] as const) {
+      if (env[variable]) problem(variable, "needs API_KEYS or API_KEYS_FILE (there is no key to require)");
     }
-    if (env.API_KEYS && env.API_KEYS_FILE) {
-      // One source of truth: a key removed from one place must not live on in the other.
-      problem("API_KEYS_FILE", "set API_KEYS or API_KEYS_FILE, not both");
+  } else if (env.ALLOW_ANONYMOUS_WRITES) {
+    problem("ALLOW_ANONYMOUS_WRITES", "cannot be true while API keys are set: writes need a key");
+  }
+  for (const origin of commaList(env.CORS_ORIGINS)) {
+    if (!isExactOrigin(origin)) {
+      problem("CORS_ORIGINS", `${JSON.stringify(origin)} is not an origin like https://shop.example (scheme, host, optional port; no path, no *)`);
+      break;
     }
-    const keysSet = Boolean(env.API_KEYS || env.API_KEYS_FILE);
-    if (!keysSet) {
-      for (const variable of ["AUTH_READS", "METRICS_REQUIRE_KEY"] as const) {
-        if (env[variable]) problem(variable, "needs API_KEYS or API_KEYS_FILE (there is no key to require)");
-      }
-    } else if (env.ALLOW_ANONYMOUS_WRITES) {
-      problem("ALLOW_ANONYMOUS_WRITES", "cannot be true while API keys are set: writes need a key");
-    }
-    for (const origin of commaList(env.CORS_ORIGINS)) {
-      if (!isExactOrigin(origin)) {
-        problem("CORS_ORIGINS", `${JSON.stringify(origin)} is not an origin like https://shop.example (scheme, host, optional port; no path, no *)`);
-        break;
-      }
-    }
-    if (Boolean(env.CATALOG_API_URL) === Boolean(env.CATALOG_DIR)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["CATALOG_API_URL"],
-        message: "set exactly one of CATALOG_API_URL (a products API) or CATALOG_DIR (a folder of <id>.jpg photos)",
-      });
-    }
-    const apiUrl = env.CATALOG_API_URL ? new URL(env.CATALOG_API_URL) : null;
-    if (apiUrl && isNeverFetched(hostOf(apiUrl))) {
-      ctx.addIssue({ code: "custom", path: ["CATALOG_API_URL"], message: neverFetched(apiUrl) });
-    }
-  });
+  }
+  if (Boolean(env.CATALOG_API_URL) === Boolean(env.CATALOG_DIR)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["CATALOG_API_URL"],
+      message: "set exactly one of CATALOG_API_URL (a products API) or CATALOG_DIR (a folder of <id>.jpg photos)",
+    });
+  }
+  const apiUrl = env.CATALOG_API_URL ? new URL(env.CATALOG_API_URL) : null;
+  if (apiUrl && isNeverFetched(hostOf(apiUrl))) {
+    ctx.addIssue({ code: "custom", path: ["CATALOG_API_URL"], message: neverFetched(apiUrl) });
+  }
+});
 
 export type CatalogConfig =
   | { kind: "api"; baseUrl: string; token: string | undefined }

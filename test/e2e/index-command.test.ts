@@ -5,7 +5,7 @@ import { expect, test } from "bun:test";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { makePhoto, REPO_ROOT } from "../helpers/catalog-server.ts";
-import { MODEL_PATH, requireModel, tempDir } from "../helpers/environment.ts";
+import { requireModel, TEST_MODEL, tempDir } from "../helpers/environment.ts";
 
 const HAVE_MODEL = requireModel("the index command");
 
@@ -36,7 +36,7 @@ test.if(HAVE_MODEL)("index counts and names the files it skipped; search names t
 async function run(args: string[], env: Record<string, string>): Promise<{ stdout: string; exitCode: number }> {
   const child = Bun.spawn([process.execPath, "src/main.ts", ...args], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? "", TMPDIR: process.env.TMPDIR ?? "/tmp", MODEL_PATH: MODEL_PATH!, ...env },
+    env: { PATH: process.env.PATH ?? "", TMPDIR: process.env.TMPDIR ?? "/tmp", ...TEST_MODEL, ...env },
     stdout: "pipe",
     stderr: "pipe",
   });

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { REPO_ROOT } from "../helpers/catalog-server.ts";
-import { MODEL_PATH, requireModel, tempDir } from "../helpers/environment.ts";
+import { requireModel, TEST_MODEL, tempDir } from "../helpers/environment.ts";
 import { runCommand } from "../helpers/run-command.ts";
 
 const HOLDER = join(REPO_ROOT, "test/helpers/hold-data-dir.ts");
@@ -24,7 +24,7 @@ describe.if(HAVE_MODEL)("serve refuses to start, in one line, before it listens"
   test("CATALOG_DIR names no folder", async () => {
     await using dir = await tempDir("fip-start-");
     const photos = join(dir.path, "photos");
-    const result = await start({ CATALOG_DIR: photos, DATA_DIR: join(dir.path, "data"), MODEL_PATH: MODEL_PATH! });
+    const result = await start({ CATALOG_DIR: photos, DATA_DIR: join(dir.path, "data"), ...TEST_MODEL });
     expect(result).toEqual({
       exitCode: 1,
       lines: [`failed to start: CATALOG_DIR ${photos}: no such folder (a folder of <id>.jpg photos)`],
@@ -49,7 +49,7 @@ describe.if(HAVE_MODEL)("serve refuses to start, in one line, before it listens"
       const reader = holder.stdout.getReader();
       const { value } = await reader.read();
       expect(new TextDecoder().decode(value)).toBe("open\n");
-      const result = await start({ CATALOG_DIR: dir.path, DATA_DIR: dataDir, MODEL_PATH: MODEL_PATH! });
+      const result = await start({ CATALOG_DIR: dir.path, DATA_DIR: dataDir, ...TEST_MODEL });
       expect(result).toEqual({
         exitCode: 1,
         lines: [`failed to start: ${dataDir} is in use by process ${holder.pid}; stop it first (one process per DATA_DIR)`],
@@ -65,7 +65,7 @@ describe.if(HAVE_MODEL)("serve refuses to start, in one line, before it listens"
     await using taken = Object.assign(Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() }), {
       [Symbol.asyncDispose]: async () => taken.stop(true),
     });
-    const result = await start({ CATALOG_DIR: dir.path, DATA_DIR: join(dir.path, "data"), MODEL_PATH: MODEL_PATH!, PORT: String(taken.port) });
+    const result = await start({ CATALOG_DIR: dir.path, DATA_DIR: join(dir.path, "data"), ...TEST_MODEL, PORT: String(taken.port) });
     expect(result).toEqual({
       exitCode: 1,
       lines: [`failed to start: port ${taken.port} on 127.0.0.1 is in use by another process (PORT)`],

@@ -13,7 +13,7 @@ import { logTasks } from "../../src/observability/task-log.ts";
 import { createServices, type Services, ServiceSlot } from "../../src/services.ts";
 import type { Task } from "../../src/tasks/task-registry.ts";
 import { fashionPhotos, makePhoto } from "./catalog-server.ts";
-import { MODEL_PATH, waitFor } from "./environment.ts";
+import { MODEL_PATH, TEST_MODEL, waitFor } from "./environment.ts";
 
 export interface SamplePhoto {
   id: number;
@@ -144,7 +144,7 @@ export async function startAppUnderTest(options: AppUnderTestOptions = {}): Prom
   const root = await mkdtemp(join(tmpdir(), "fip-http-"));
   const dataDir = join(root, "data");
   let catalogDir: string | null = null;
-  const env: Record<string, string> = { DATA_DIR: dataDir, MODEL_PATH, ...options.env };
+  const env: Record<string, string> = { DATA_DIR: dataDir, ...TEST_MODEL, ...options.env };
   if (!env.CATALOG_API_URL) {
     catalogDir = join(root, "catalog");
     await mkdir(catalogDir, { recursive: true });

@@ -12,6 +12,14 @@ const modelCandidates = [process.env.MODEL_PATH, join(SHARED_DIR, "models/resnet
 export const MODEL_PATH: string | null =
   modelCandidates.filter((path): path is string => Boolean(path)).map((path) => resolve(path)).find(existsSync) ?? null;
 
+/**
+ * The settings that run the service on MODEL_PATH (the fp32 model), named as such: under the default precision (int8)
+ * its vectors would be stored under the int8 pipeline's name.
+ */
+export const TEST_MODEL: { MODEL_PATH: string; INFERENCE_PRECISION: "fp32" } | Record<string, never> = MODEL_PATH
+  ? { MODEL_PATH, INFERENCE_PRECISION: "fp32" }
+  : {};
+
 /** The int8 model `npm install` builds beside the fp32 one (scripts/build-model.ts), or null when it is missing. */
 export const INT8_MODEL_PATH: string | null = [join(REPO_ROOT, "models/resnet50-int8.onnx")].find(existsSync) ?? null;
 

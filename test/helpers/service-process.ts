@@ -2,7 +2,8 @@
 // end-to-end tests can restart it, send it signals and crash it; its logs are collected for failure messages.
 import type { Subprocess } from "bun";
 import { REPO_ROOT } from "./catalog-server.ts";
-import { MODEL_PATH } from "./environment.ts";
+import { CONFIG_VARIABLES } from "../../src/config.ts";
+import { MODEL_PATH, TEST_MODEL } from "./environment.ts";
 
 /** What GET /tasks/{id} answers (the fields the tests read). */
 export interface TaskView {
@@ -50,40 +51,6 @@ export interface StartOptions {
   waitUntilReady?: boolean;
 }
 
-/** The service's own settings: never inherited from the shell that runs the tests. */
-const SERVICE_VARIABLES = [
-  "PORT",
-  "HOST",
-  "DATA_DIR",
-  "VECTOR_STORE_URL",
-  "VECTOR_STORE_POOL_SIZE",
-  "VECTOR_STORE_TIMEOUT_MS",
-  "VECTOR_STORE_READ_ONLY",
-  "MODEL_PATH",
-  "INFERENCE_BACKEND",
-  "INFERENCE_THREADS",
-  "INFERENCE_BATCH_SIZE",
-  "DECODE_WORKERS",
-  "CATALOG_API_URL",
-  "CATALOG_API_TOKEN",
-  "CATALOG_DIR",
-  "CATALOG_TIMEOUT_MS",
-  "CATALOG_RETRIES",
-  "CATALOG_CONCURRENCY",
-  "PUBLIC_URL",
-  "IMAGE_URL_TEMPLATE",
-  "MAX_UPLOAD_BYTES",
-  "MAX_IMAGE_PIXELS",
-  "LOG_FORMAT",
-  "API_KEYS",
-  "API_KEYS_FILE",
-  "AUTH_READS",
-  "ALLOW_ANONYMOUS_WRITES",
-  "METRICS_REQUIRE_KEY",
-  "CORS_ORIGINS",
-  "SHUTDOWN_GRACE_MS",
-];
-
 const LISTENING = /listening on (http:\/\/[^\s/]+:(\d+))/;
 
 /** Services still running: a test that times out never reaches its `await using` cleanup, so the runner's exit does. */
@@ -101,11 +68,12 @@ export async function startService(env: Record<string, string>, options: StartOp
   if (!MODEL_PATH) throw new Error("startService: no model (guard the test with requireModel)");
   if (!env.DATA_DIR) throw new Error("startService: pass DATA_DIR (a temp dir), never the default ./data");
   const inherited = { ...process.env };
-  for (const name of SERVICE_VARIABLES) delete inherited[name];
+  // The service's own settings are never inherited from the shell that runs the tests.
+  for (const name of CONFIG_VARIABLES) delete inherited[name];
 
   const child = Bun.spawn([process.execPath, "src/main.ts"], {
     cwd: REPO_ROOT,
-    env: { ...inherited, HOST: "127.0.0.1", PORT: "0", MODEL_PATH, ...env },
+    env: { ...inherited, HOST: "127.0.0.1", PORT: "0", ...TEST_MODEL, ...env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

@@ -4,11 +4,11 @@ import { describe, expect, test } from "bun:test";
 import { mkdir, readdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseConfig } from "../../src/config.ts";
-import { createServices, PIPELINE } from "../../src/services.ts";
+import { createServices, pipelineName } from "../../src/services.ts";
 import { prepareMigration } from "../../src/store/pipeline-migration.ts";
 import { VectorStore } from "../../src/store/vector-store.ts";
 import { samplePhotos } from "../helpers/app-under-test.ts";
-import { MODEL_PATH, requireModel, tempDir, waitFor } from "../helpers/environment.ts";
+import { requireModel, TEST_MODEL, tempDir, waitFor } from "../helpers/environment.ts";
 
 const DIMENSIONS = 4;
 
@@ -86,14 +86,14 @@ describe.skipIf(!requireModel("re-embedding an index made by another pipeline"))
     const dataDir = join(root.path, "data");
     await storeOf(dataDir, "resnet50-imagenet/old-preprocessing/v0", photos.map((photo) => photo.id), 2048);
 
-    const services = await createServices(parseConfig({ CATALOG_DIR: catalogDir, DATA_DIR: dataDir, MODEL_PATH: MODEL_PATH! }));
+    const services = await createServices(parseConfig({ CATALOG_DIR: catalogDir, DATA_DIR: dataDir, ...TEST_MODEL }));
     try {
       const task = await waitFor(() => {
         const migration = services.tasks.list({ limit: 10 }).tasks.find((t) => t.kind === "migrate_index");
         return migration?.finished_at ? migration : undefined;
       }, { timeoutMs: 60_000, what: "the migration task" });
       expect([task.status, task.progress]).toEqual(["succeeded", { total: 6, done: 6, failed: 0 }]);
-      expect(services.store.pipeline).toBe(PIPELINE.name);
+      expect(services.store.pipeline).toBe(pipelineName("fp32")); // TEST_MODEL's
       expect((await services.store.listIds(0, 10)).ids).toEqual(photos.map((photo) => photo.id).sort((a, b) => a - b));
       const [best] = await services.similarity.similarToPhoto(photos[0]!.bytes, { topN: 1, scoreThreshold: 0 });
       expect(best!.similarity_score).toBe(1);
