@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createCanvas } from "@napi-rs/canvas";
 import type { App } from "../../src/app.ts";
-import { PIPELINE } from "../../src/services.ts";
+import { pipelineName } from "../../src/services.ts";
 import type { Task } from "../../src/tasks/task-registry.ts";
 import {
   type AppUnderTest,
@@ -74,9 +74,10 @@ describe.skipIf(!MODEL_PATH)("a ready app over a catalogue folder", () => {
       await runTask(app, `/embeddings/product/${id}`, { method: "DELETE" });
       const { body } = await get("/embeddings/count");
       const count = (body as { count: number }).count;
+      // The tests run the fp32 model under its own pipeline name (TEST_MODEL).
       const ready = (embeddings: number) => ({
         status: 200,
-        body: { status: "ready", embeddings, inference_backend: "native", pipeline: PIPELINE.name, read_only: false },
+        body: { status: "ready", embeddings, inference_backend: "native", pipeline: pipelineName("fp32"), read_only: false },
       });
       expect(await get("/ready")).toEqual(ready(count));
       expect((await runTask(app, `/embeddings/product/${id}`)).status).toBe("succeeded");
