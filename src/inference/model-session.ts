@@ -1,9 +1,9 @@
 // The ResNet50 inference session: native onnxruntime-node by default, onnxruntime-web's WASM engine as a fallback
 // for hosts where the native library cannot load. Both take a batch of NCHW inputs and give the `embedding` output.
-import { dlopen, FFIType } from "bun:ffi";
 import { constants } from "node:fs";
 import { access, readFile } from "node:fs/promises";
 import type { InferenceSession } from "onnxruntime-node";
+import { libc } from "../runtime/libc.ts";
 import { embeddedWasmPaths, isEmbedded } from "../runtime/standalone.ts";
 import { INPUT_FLOATS, MODEL_INPUT_SIZE } from "./preprocess.ts";
 
@@ -89,12 +89,7 @@ async function loadNativeRuntime(): Promise<OrtModule> {
  * unless ORT_DISABLE_TELEMETRY is set in the C environment, which Bun's process.env does not reach: set it there.
  */
 function disableNativeTelemetry(): void {
-  const libc = dlopen("libc.so.6", { setenv: { args: [FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 } });
-  try {
-    libc.symbols.setenv(Buffer.from("ORT_DISABLE_TELEMETRY\0"), Buffer.from("1\0"), 1);
-  } finally {
-    libc.close();
-  }
+  libc().setenv(Buffer.from("ORT_DISABLE_TELEMETRY\0"), Buffer.from("1\0"), 1);
 }
 
 async function loadWasmRuntime(threads: number): Promise<OrtModule> {

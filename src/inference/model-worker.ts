@@ -7,8 +7,8 @@
 // session lives, and glibc keeps what this thread freed in its malloc arena. Turning onnxruntime's arena off costs ~25%
 // more CPU per photo (fresh pages every run); instead, once no bulk batch has run for a while, the session is released
 // and opened anew (~0.7 s, with an empty arena), and malloc's free pages are handed back (malloc_trim).
-import { dlopen, FFIType } from "bun:ffi";
 import { closeSync, existsSync, openSync } from "node:fs";
+import { libc } from "../runtime/libc.ts";
 import { lowerThisThreadPriority } from "../runtime/thread-priority.ts";
 import { isEmbedded } from "../runtime/standalone.ts";
 import { type ModelSessionOptions, openModelSession } from "./model-session.ts";
@@ -140,12 +140,7 @@ function holdOpen(path: string): { fd: number; path: string } | null {
 
 /** glibc keeps freed memory in the thread's malloc arena; malloc_trim hands its free pages back to the system. */
 function giveBackFreedMemory(): void {
-  const libc = dlopen("libc.so.6", { malloc_trim: { args: [FFIType.u64], returns: FFIType.i32 } });
-  try {
-    libc.symbols.malloc_trim(0);
-  } finally {
-    libc.close();
-  }
+  libc().malloc_trim(0);
 }
 
 function reply(message: ModelReply, transfer: ArrayBuffer[] = []): void {

@@ -3,9 +3,10 @@
 // it when the process ends, however it ends, so a crash leaves nothing to take over and a pid reused by another
 // process blocks nothing. The file holds the owner's pid only to name it in the refusal; the file itself stays (a
 // removed lock file would let two processes lock two different files).
-import { dlopen, FFIType, read } from "bun:ffi";
+import { read } from "bun:ffi";
 import { closeSync, constants, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { libc } from "../runtime/libc.ts";
 import { StoreError } from "./store-error.ts";
 
 export interface DataDirLock {
@@ -17,22 +18,13 @@ const LOCK_EX = 2;
 const LOCK_NB = 4;
 const EWOULDBLOCK = 11;
 
-let libc: ReturnType<typeof openLibc> | null = null;
-
-function openLibc() {
-  return dlopen("libc.so.6", {
-    flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-    __errno_location: { args: [], returns: FFIType.ptr },
-  }).symbols;
-}
-
 export async function lockDataDir(dir: string): Promise<DataDirLock> {
   const path = join(dir, "LOCK");
-  libc ??= openLibc();
+  const { flock, __errno_location } = libc();
   // Not "w": that would erase the owner's pid before we know whether we are the owner.
   const descriptor = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644);
-  if (libc.flock(descriptor, LOCK_EX | LOCK_NB) !== 0) {
-    const errno = read.i32(libc.__errno_location()!, 0);
+  if (flock(descriptor, LOCK_EX | LOCK_NB) !== 0) {
+    const errno = read.i32(__errno_location()!, 0);
     closeSync(descriptor);
     if (errno !== EWOULDBLOCK) throw new StoreError(`cannot lock ${path}: flock failed with errno ${errno}`);
     const owner = Number.parseInt(readFileSync(path, "utf8"), 10);
