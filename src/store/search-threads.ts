@@ -8,9 +8,10 @@ import type { RowMatch, SegmentSource } from "./segment-file.ts";
 
 const SEARCH_WORKER = workerEntry("store/search-worker.ts");
 /**
- * A thread idle this long is stopped, and started again when needed. Its own mappings of the segments go with it: the
- * pages it touched stay mapped twice otherwise, and every mapping is a page-table entry that the kernel's memory
- * monitor (DAMON on this VM) tests and clears; sequential searches after a burst were slower until the threads went.
+ * A thread idle this long is stopped, and started again when needed. Its JS heap and its own mappings of the segments
+ * go with it: every mapping of a page is one more entry for the kernel's memory monitor to test and clear (DAMON on
+ * this VM took 13-19% of a core during sequential searches of a million products while the threads' mappings were
+ * alive, 3-4% once they had stopped; docs/performance.md).
  */
 export const IDLE_STOP_MS = 10_000;
 
