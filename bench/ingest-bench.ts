@@ -125,8 +125,9 @@ try {
         await runIngest({
           catalogUrl: catalog.url,
           dataDir: await mkdtemp(join(workDir, "data-")),
-          // The test helper that starts the service defaults MODEL_PATH to the fp32 file: give it the model it runs.
-          env: { MODEL_PATH: modelPathFor(REPO_ROOT, servicePrecision), ...serviceEnv },
+          // The test helper that starts the service defaults to the tests' model (fp32, TEST_MODEL): give it the
+          // model file of the precision measured here, and that precision, so its pipeline is named for its model.
+          env: { MODEL_PATH: modelPathFor(REPO_ROOT, servicePrecision), INFERENCE_PRECISION: servicePrecision, ...serviceEnv },
           ids: photos.map((photo) => photo.id),
           uploadPhoto: photos[0]!.bytes,
           idleSeconds: positive("idle-seconds"),
