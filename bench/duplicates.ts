@@ -11,7 +11,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { decodeToModelInput } from "../src/inference/image-decoder.ts";
 import { INPUT_FLOATS } from "../src/inference/model-session.ts";
-import { PIPELINE } from "../src/services.ts";
+import { PIPELINE, pipelineDecoding } from "../src/services.ts";
 import { DEFAULT_MIN_SCORE } from "../src/similarity/duplicate-thresholds.ts";
 import { type DuplicateGroup, findDuplicateGroups } from "../src/similarity/duplicates.ts";
 import { EmbeddedIndex } from "../src/store/embedded-index.ts";
@@ -53,7 +53,7 @@ try {
     let input = inputs.get(id);
     if (!input) {
       input = new Float32Array(INPUT_FLOATS);
-      await decodeToModelInput(photos[set.dataset.indexOfId.get(id)!]!.bytes, { fitMode: PIPELINE.fitMode, smoothing: PIPELINE.smoothing, maxPixels: 50_000_000 }, input, 0);
+      await decodeToModelInput(photos[set.dataset.indexOfId.get(id)!]!.bytes, pipelineDecoding(50_000_000), input, 0);
       inputs.set(id, input);
     }
     return input;

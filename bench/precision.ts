@@ -20,7 +20,7 @@ import { decodeToModelInput } from "../src/inference/image-decoder.ts";
 import { EMBEDDING_DIMENSIONS, INPUT_FLOATS, type ModelSession, openModelSession } from "../src/inference/model-session.ts";
 import { normaliseEmbedding } from "../src/inference/preprocess.ts";
 import { applyProjection } from "../src/inference/projection.ts";
-import { loadPipelineProjection, PIPELINE } from "../src/services.ts";
+import { loadPipelineProjection, PIPELINE, pipelineDecoding } from "../src/services.ts";
 import { evenSample, loadDataset } from "./lib/dataset.ts";
 import { embedPhotos } from "./lib/embed-photos.ts";
 import { EmbeddingCache } from "./lib/embedding-cache.ts";
@@ -119,7 +119,7 @@ export async function measurePrecision(options: PrecisionOptions = {}): Promise<
   const projected: number[] = [];
   const input = new Float32Array(INPUT_FLOATS);
   for (const i of projectedRows) {
-    await decodeToModelInput(photos[i]!, { fitMode: PIPELINE.fitMode, smoothing: PIPELINE.smoothing, maxPixels: 50_000_000 }, input);
+    await decodeToModelInput(photos[i]!, pipelineDecoding(50_000_000), input);
     const colour = colourDescriptor(input);
     projected.push(cosine(applyProjection(projection, vectorOf("fp32", i), colour), applyProjection(projection, vectorOf("int8", i), colour)));
   }
@@ -192,7 +192,7 @@ async function interleaved(backend: "native" | "wasm", batch: number, rounds: nu
 async function decodeInputs(photos: Uint8Array[]): Promise<Float32Array> {
   const out = new Float32Array(photos.length * INPUT_FLOATS);
   for (const [i, bytes] of photos.entries()) {
-    await decodeToModelInput(bytes, { fitMode: PIPELINE.fitMode, smoothing: PIPELINE.smoothing, maxPixels: 50_000_000 }, out, i * INPUT_FLOATS);
+    await decodeToModelInput(bytes, pipelineDecoding(50_000_000), out, i * INPUT_FLOATS);
   }
   return out;
 }

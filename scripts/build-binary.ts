@@ -9,6 +9,7 @@
 //   onnxruntime-node  dist/binding.js requires ../bin/napi-v6/linux/x64/onnxruntime_binding.node
 //   @napi-rs/canvas   js-binding.js requires @napi-rs/canvas-linux-x64-gnu
 //   usearch           dist/{esm,cjs}/usearch.js computes its addon's directory and calls node-gyp-build on it
+//   sharp             dist/sharp.{mjs,cjs} requires @img/sharp-linux-x64/sharp.node (through createRequire in ESM)
 // The packages' code is otherwise used as it is. Their versions are pinned in package.json; if one changes how it
 // loads its addon, this build fails rather than making a binary that only works beside node_modules.
 //
@@ -35,6 +36,9 @@ const outfile = resolve(REPO_ROOT, values.out!);
 
 /** The usearch line that finds the addon on disk, in both of its builds. */
 const USEARCH_LOADS_ADDON = /^const compiled = .*\bgetBuildDir\(getDirName\(\)\)\);?$/m;
+
+/** The sharp line that loads the addon on this platform, in both of its builds. */
+const SHARP_LOADS_ADDON = 'sharp = require("@img/sharp-linux-x64/sharp.node");';
 
 const rewired = new Set<string>();
 
@@ -67,6 +71,17 @@ const embeddedAddons: BunPlugin = {
           `const compiled = __loadEmbeddedAddon("usearch");`
         : `const compiled = require(${JSON.stringify(LOADER)}).loadEmbeddedAddon("usearch");`;
       return { contents: source.replace(USEARCH_LOADS_ADDON, load), loader: "js" };
+    });
+    build.onLoad({ filter: /[\\/]sharp[\\/]dist[\\/]sharp\.(mjs|cjs)$/ }, async (args) => {
+      const source = await Bun.file(args.path).text();
+      if (!source.includes(SHARP_LOADS_ADDON)) {
+        throw new Error(`${args.path}: sharp no longer loads its addon the way ${relative(REPO_ROOT, import.meta.path)} expects`);
+      }
+      rewired.add("sharp");
+      const loader = args.path.endsWith(".mjs")
+        ? `import { loadEmbeddedAddon as __loadEmbeddedAddon } from ${JSON.stringify(LOADER)};\n`
+        : `const { loadEmbeddedAddon: __loadEmbeddedAddon } = require(${JSON.stringify(LOADER)});\n`;
+      return { contents: loader + source.replace(SHARP_LOADS_ADDON, `sharp = __loadEmbeddedAddon("sharp");`), loader: "js" };
     });
   },
 };
@@ -104,7 +119,7 @@ const result = await Bun.build({
 for (const message of result.logs) console.error(message);
 if (!result.success) process.exit(1);
 
-const missing = ["onnxruntime", "canvas", "usearch"].filter((addon) => !rewired.has(addon));
+const missing = ["onnxruntime", "canvas", "usearch", "sharp"].filter((addon) => !rewired.has(addon));
 if (missing.length > 0) {
   console.error(`the build did not rewire how ${missing.join(", ")} load their addons: the binary would need node_modules`);
   process.exit(1);

@@ -13,7 +13,7 @@ import { onnx } from "onnx-proto";
 import * as ort from "onnxruntime-node";
 import { decodeToModelInput } from "../src/inference/image-decoder.ts";
 import { INPUT_FLOATS, MODEL_INPUT_SIZE } from "../src/inference/preprocess.ts";
-import { PIPELINE } from "../src/services.ts";
+import { pipelineDecoding } from "../src/services.ts";
 import { CALIBRATION_PATH, formatCalibrationTable, newCalibrationTable } from "./model/calibration-table.ts";
 import { REFERENCE_SHA256 } from "./model/keras-to-onnx.ts";
 
@@ -36,7 +36,7 @@ async function samplePhotos(count: number): Promise<Float32Array[]> {
   for (let i = 0; i < count; i++) {
     const file = files[Math.floor((i * files.length) / count)] as string;
     const input = new Float32Array(INPUT_FLOATS);
-    const decoding = { fitMode: PIPELINE.fitMode, smoothing: PIPELINE.smoothing, maxPixels: 50_000_000 };
+    const decoding = pipelineDecoding(50_000_000);
     await decodeToModelInput(new Uint8Array(readFileSync(join(PHOTOS, file))), decoding, input);
     inputs.push(input);
   }

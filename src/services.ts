@@ -10,7 +10,7 @@ import { type Config, DEFAULT_PRECISION, type InferencePrecision } from "./confi
 import { AppError } from "./errors.ts";
 import { Embedder } from "./inference/embedder.ts";
 import { openModelThread } from "./inference/model-thread.ts";
-import type { ResizeFilter } from "./inference/image-decoder.ts";
+import type { DecodeOptions, LargeJpegDecoding, ResizeFilter } from "./inference/image-decoder.ts";
 import type { FitMode, VectorNormalisation } from "./inference/preprocess.ts";
 import type { Projection } from "./inference/projection.ts";
 import { loadShippedProjection, SHIPPED_PROJECTION_PATH } from "./inference/shipped-projection.ts";
@@ -34,7 +34,7 @@ export const MODEL_STEP: Readonly<Record<InferencePrecision, string>> = {
 
 /** The name stored with the index: the fp32 name is the one indexes were made with before int8 existed. */
 export function pipelineName(precision: InferencePrecision): string {
-  return `${MODEL_STEP[precision]}/squash-224-cubic/sqrt-l2/lda64-type-colour+pca256+lab144-0b753b0f2281/v3`;
+  return `${MODEL_STEP[precision]}/squash-224-cubic+jpeg-dct-lanczos3/sqrt-l2/lda64-type-colour+pca256+lab144-0b753b0f2281/v3`;
 }
 
 /**
@@ -48,15 +48,22 @@ export const PIPELINE: {
   name: string;
   fitMode: FitMode;
   smoothing: ResizeFilter;
+  largeJpegs: LargeJpegDecoding;
   normalisation: VectorNormalisation;
   projectionSha256: string;
 } = {
   name: pipelineName(DEFAULT_PRECISION),
   fitMode: "squash",
   smoothing: "high",
+  largeJpegs: "shrink-on-load",
   normalisation: "sqrt-l2",
   projectionSha256: "0b753b0f228117f9782e5643e9c89baf178316279830ddac7163bc023a3f7937",
 };
+
+/** How the pipeline turns a photo of up to `maxPixels` pixels into the model's input. */
+export function pipelineDecoding(maxPixels: number): DecodeOptions {
+  return { fitMode: PIPELINE.fitMode, smoothing: PIPELINE.smoothing, largeJpegs: PIPELINE.largeJpegs, maxPixels };
+}
 
 /** The shipped projection, refused if it is not the file the pipeline name was given for. */
 export function loadPipelineProjection(): Projection {
@@ -123,9 +130,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
   const catalog = createCatalog(config.catalog, config.catalogHttp);
   const embedder = new Embedder(session, {
     maxBatchSize: config.inference.batchSize,
-    maxPixels: config.maxImagePixels,
-    fitMode: PIPELINE.fitMode,
-    smoothing: PIPELINE.smoothing,
+    decode: pipelineDecoding(config.maxImagePixels),
     observer,
     decodeWorkers: config.inference.decodeWorkers,
   });
@@ -184,9 +189,7 @@ export async function openSearchOnly(config: Config): Promise<{ similarity: Simi
   );
   const embedder = new Embedder(session, {
     maxBatchSize: 1,
-    maxPixels: config.maxImagePixels,
-    fitMode: PIPELINE.fitMode,
-    smoothing: PIPELINE.smoothing,
+    decode: pipelineDecoding(config.maxImagePixels),
     observer: silentObserver,
     decodeWorkers: 1,
   });

@@ -1,18 +1,16 @@
 // Photos -> raw 2048-d embeddings through the service's own code: decodeToModelInput (the service's decoder and
-// preprocessing, with the fit mode and filter under test) and the service's ModelSession, in batches, decoding the
+// preprocessing, with the fit mode and filter under test, large JPEGs as the pipeline decodes them) and the service's ModelSession, in batches, decoding the
 // next batch while the model runs the current one. Raw, not normalised: the vector variants are applied afterwards.
-import { type DecodeOptions, decodeToModelInput } from "../../src/inference/image-decoder.ts";
+import { type DecodeOptions, decodeToModelInput, type Preprocessing as DecoderPreprocessing } from "../../src/inference/image-decoder.ts";
 import { EMBEDDING_DIMENSIONS, INPUT_FLOATS, type ModelSession } from "../../src/inference/model-session.ts";
-import type { FitMode } from "../../src/inference/preprocess.ts";
+import { PIPELINE } from "../../src/services.ts";
 import type { EmbeddingCache } from "./embedding-cache.ts";
 import { startProgress } from "./progress.ts";
 
 export type Smoothing = NonNullable<DecodeOptions["smoothing"]>;
 
-export interface Preprocessing {
-  fitMode: FitMode;
-  smoothing: Smoothing;
-}
+/** The variants the evaluation compares; large JPEGs are decoded as the pipeline decodes them. */
+export type Preprocessing = Pick<DecoderPreprocessing, "fitMode" | "smoothing">;
 
 export const preprocessingName = (p: Preprocessing) => `${p.fitMode}/${p.smoothing}`;
 
@@ -34,11 +32,11 @@ export async function embedPhotos(
   options: { batchSize: number; label: string },
 ): Promise<EmbedRun> {
   const vectors = new Float32Array(photos.length * EMBEDDING_DIMENSIONS);
-  const decodeOptions: DecodeOptions = { ...preprocessing, maxPixels: MAX_PIXELS };
+  const decodeOptions: DecodeOptions = { ...preprocessing, largeJpegs: PIPELINE.largeJpegs, maxPixels: MAX_PIXELS };
   const todo: number[] = [];
   const recipes: string[] = [];
   photos.forEach((bytes, i) => {
-    const recipe = `${sha256(bytes)}|${preprocessing.fitMode}|${preprocessing.smoothing}`;
+    const recipe = `${sha256(bytes)}|${preprocessing.fitMode}|${preprocessing.smoothing}|${decodeOptions.largeJpegs}`;
     recipes.push(recipe);
     const key = cache.inputKeyOf(recipe);
     const cached = key === undefined ? undefined : cache.embeddingOf(key);

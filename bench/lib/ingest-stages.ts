@@ -2,13 +2,12 @@
 // of each stage a photo goes through, one photo at a time on one thread, so the next bottleneck is visible.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { createCanvas, loadImage } from "@napi-rs/canvas";
 import { type InferencePrecision, MODEL_FILES } from "../../src/config.ts";
 import { colourDescriptor } from "../../src/inference/colour-descriptor.ts";
 import { decodeToModelInput } from "../../src/inference/image-decoder.ts";
 import { INPUT_FLOATS, openModelSession } from "../../src/inference/model-session.ts";
 import { photoModel } from "../../src/inference/photo-model.ts";
-import { loadPipelineProjection, PIPELINE } from "../../src/services.ts";
+import { loadPipelineProjection, PIPELINE, pipelineDecoding } from "../../src/services.ts";
 import { percentile } from "./process-stats.ts";
 
 /** The model file of a precision: the one `npm install` built, or for fp32 MODEL_PATH when set (../shared's). */
@@ -18,7 +17,7 @@ export function modelPathFor(repoRoot: string, precision: InferencePrecision): s
   return path;
 }
 
-const DECODE = { fitMode: PIPELINE.fitMode, smoothing: PIPELINE.smoothing, maxPixels: 50_000_000 } as const;
+const DECODE = pipelineDecoding(50_000_000);
 
 /** A labelled photo's model input, as the service makes it. */
 export async function modelInput(bytes: Uint8Array): Promise<Float32Array> {
@@ -63,16 +62,6 @@ export async function modelOnlyRates(options: {
   } finally {
     await session.close();
   }
-}
-
-/** A labelled photo (224x224) drawn at `width` x `height` with the canvas's cubic filter, saved as JPEG quality 90. */
-export async function enlargedJpeg(bytes: Uint8Array, width: number, height: number): Promise<Uint8Array> {
-  const photo = await loadImage(Buffer.from(bytes));
-  const canvas = createCanvas(width, height);
-  const context = canvas.getContext("2d");
-  context.imageSmoothingQuality = "high";
-  context.drawImage(photo, 0, 0, width, height);
-  return new Uint8Array(canvas.toBuffer("image/jpeg", 90));
 }
 
 export interface StageCosts {

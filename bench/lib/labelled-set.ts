@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { decodeToModelInput } from "../../src/inference/image-decoder.ts";
 import { INPUT_FLOATS, openModelSession } from "../../src/inference/model-session.ts";
 import { colourDescriptor, COLOUR_DIMENSIONS } from "../../src/inference/colour-descriptor.ts";
-import { PIPELINE } from "../../src/services.ts";
+import { PIPELINE, pipelineDecoding } from "../../src/services.ts";
 import { type Dataset, evenSample, loadDataset } from "./dataset.ts";
 import { DEGRADATIONS, decodePhoto } from "./degrade.ts";
 import { embedPhotos, sha256 } from "./embed-photos.ts";
@@ -73,7 +73,7 @@ async function colourDescriptors(photos: Uint8Array[], label: string): Promise<F
   const input = new Float32Array(INPUT_FLOATS);
   const progress = startProgress(label, photos.length);
   for (let i = 0; i < photos.length; i++) {
-    await decodeToModelInput(photos[i]!, { fitMode: PIPELINE.fitMode, smoothing: PIPELINE.smoothing, maxPixels: 50_000_000 }, input, 0);
+    await decodeToModelInput(photos[i]!, pipelineDecoding(50_000_000), input, 0);
     out.set(colourDescriptor(input), i * COLOUR_DIMENSIONS);
     if (i % 200 === 0) progress.update(i);
   }

@@ -4,15 +4,12 @@
 // their own thread (openModelThread): the event loop only routes photos between the threads.
 import { type ServiceObserver, silentObserver } from "../observability/observer.ts";
 import { DecodePool } from "./decode-pool.ts";
-import type { ResizeFilter } from "./image-decoder.ts";
+import type { DecodeOptions } from "./image-decoder.ts";
 import type { PhotoModel } from "./photo-model.ts";
-import type { FitMode } from "./preprocess.ts";
 
 export interface EmbedderOptions {
   maxBatchSize: number;
-  maxPixels: number;
-  fitMode: FitMode;
-  smoothing: ResizeFilter;
+  decode: DecodeOptions;
   /** Decoding threads; decoding is CPU work that competes with the model's threads for cores (default 1). */
   decodeWorkers?: number;
   observer?: Pick<ServiceObserver, "modelBatch">;
@@ -44,7 +41,7 @@ export class Embedder {
     this.dimensions = model.dimensions;
     this.#decodePool = new DecodePool({
       workers: options.decodeWorkers ?? 1,
-      decode: { fitMode: options.fitMode, smoothing: options.smoothing, maxPixels: options.maxPixels },
+      decode: options.decode,
       withColour: model.usesColour,
     });
     this.#observer = options.observer ?? silentObserver;

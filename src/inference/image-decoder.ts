@@ -1,24 +1,37 @@
 // Turns photo bytes into the model's input tensor. The only module that touches the canvas library: it checks the
 // bytes are a whole JPEG/PNG/WebP of an acceptable size before decoding (the canvas library silently decodes a
-// truncated JPEG with blank rows), decodes with EXIF orientation applied, and draws into the 224x224 input.
+// truncated JPEG with blank rows), decodes with EXIF orientation applied, and draws into the 224x224 input. Large
+// JPEGs go to large-jpeg.ts instead, which decodes them at a reduced size.
 import { createCanvas, loadImage } from "@napi-rs/canvas";
 import { imageSize } from "image-size";
 import { AppError, invalidImage } from "../errors.ts";
 import { jpegScansAreComplete } from "./jpeg-scan.ts";
+import { decodeLargeJpeg, shrinksOnLoad } from "./large-jpeg.ts";
 import { type FitMode, MODEL_INPUT_SIZE, placePhoto, rgbaToNchw } from "./preprocess.ts";
 
 export type ImageFormat = "jpeg" | "png" | "webp";
 
 export type ResizeFilter = "low" | "medium" | "high";
 
-export interface DecodeOptions {
+/**
+ * How JPEGs at least 3x the input's size are decoded: "shrink-on-load" at a reduced size in the DCT, then Lanczos-3
+ * (large-jpeg.ts); "full-size" like every other photo, by the canvas. Part of the pipeline: it changes their vectors.
+ */
+export type LargeJpegDecoding = "shrink-on-load" | "full-size";
+
+/** How a photo becomes the model's input: each choice is part of the pipeline (it changes vectors). */
+export interface Preprocessing {
   fitMode: FitMode;
-  maxPixels: number;
   /**
    * The resize filter, the canvas's imageSmoothingQuality: "high" is a Mitchell cubic, which also softens a photo
-   * drawn 1:1; "low" and "medium" are bilinear. Part of the pipeline: changing it changes every vector.
+   * drawn 1:1; "low" and "medium" are bilinear.
    */
   smoothing: ResizeFilter;
+  largeJpegs: LargeJpegDecoding;
+}
+
+export interface DecodeOptions extends Preprocessing {
+  maxPixels: number;
 }
 
 export function sniffFormat(bytes: Uint8Array): ImageFormat | null {
@@ -72,6 +85,18 @@ export async function decodeToModelInput(
     );
   }
 
+  const size = MODEL_INPUT_SIZE;
+  if (format === "jpeg" && options.largeJpegs === "shrink-on-load" && shrinksOnLoad(width, height, size)) {
+    let rgba: Uint8ClampedArray;
+    try {
+      rgba = await decodeLargeJpeg(bytes, options.fitMode, size, options.maxPixels);
+    } catch (error) {
+      throw invalidImage(`jpeg could not be decoded (${(error as Error).message})`);
+    }
+    rgbaToNchw(rgba, size * size, out, offset);
+    return;
+  }
+
   let image: Awaited<ReturnType<typeof loadImage>>;
   try {
     image = await loadImage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -80,7 +105,6 @@ export async function decodeToModelInput(
   }
   if (!(image.width > 0 && image.height > 0)) throw invalidImage(`${format} decoded to an empty image`);
 
-  const size = MODEL_INPUT_SIZE;
   const canvas = createCanvas(size, size);
   const context = canvas.getContext("2d");
   context.imageSmoothingEnabled = true;

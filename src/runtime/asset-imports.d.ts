@@ -7,6 +7,10 @@ declare module "*.so.1" {
   const path: string;
   export default path;
 }
+declare module "*/libvips-cpp.so.8.18.7" {
+  const path: string;
+  export default path;
+}
 declare module "*.onnx" {
   const path: string;
   export default path;

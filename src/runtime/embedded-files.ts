@@ -10,16 +10,22 @@ import wasmEngineBinary from "onnxruntime-web/ort-wasm-simd-threaded.wasm" with 
 import type { InferencePrecision } from "../config.ts";
 // usearch's package `exports` hide its prebuilds, hence the path through node_modules.
 import usearchAddon from "../../node_modules/usearch/prebuilds/linux-x64/usearch.node" with { type: "file" };
+// sharp's packages export neither file: the same way in. The versions are pinned in package.json.
+import sharpAddon from "../../node_modules/@img/sharp-linux-x64/lib/sharp-linux-x64-0.35.5.node" with { type: "file" };
+import libvips from "../../node_modules/@img/sharp-libvips-linux-x64/lib/libvips-cpp.so.8.18.7" with { type: "file" };
 import model from "../../models/resnet50.onnx" with { type: "file" };
 import int8Model from "../../models/resnet50-int8.onnx" with { type: "file" };
 
-/** Files that must be real files on disk to be loaded, by the name they must have there. */
+/** Files that must be real files on disk to be loaded, by the name (and subdirectory) they must have there. */
 export const NATIVE_FILES = {
   // The binding finds the library beside itself (its RUNPATH is $ORIGIN), under this exact name.
   "libonnxruntime.so.1": onnxruntimeLibrary,
   "onnxruntime_binding.node": onnxruntimeBinding,
   "usearch.node": usearchAddon,
   "skia.linux-x64-gnu.node": canvasAddon,
+  // sharp's addon finds libvips by its RPATH, $ORIGIN/../../sharp-libvips-linux-x64/lib: the packages' own layout.
+  "@img/sharp-libvips-linux-x64/lib/libvips-cpp.so.8.18.7": libvips,
+  "@img/sharp-linux-x64/lib/sharp-linux-x64-0.35.5.node": sharpAddon,
   "ort-wasm-simd-threaded.mjs": wasmEngineScript,
   "ort-wasm-simd-threaded.wasm": wasmEngineBinary,
 } as const;

@@ -3,10 +3,10 @@
 // into its own subdirectory, named after the embedded files' content hashes, once; later starts reuse the files.
 //
 // scripts/build-binary.ts points the addons' own `require("….node")` at loadEmbeddedAddon(), so onnxruntime-node,
-// usearch and @napi-rs/canvas are used unchanged. Not used by `bun src/main.ts`, which loads them from node_modules.
+// usearch, @napi-rs/canvas and sharp are used unchanged. Not used by `bun src/main.ts`, which loads them from node_modules.
 import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { threadId } from "node:worker_threads";
 import packageJson from "../../package.json" with { type: "json" };
 import { NATIVE_FILES, type NativeFileName } from "./embedded-files.ts";
@@ -18,13 +18,14 @@ export const NATIVE_DIR_VARIABLE = "NATIVE_LIB_DIR";
 export const HOST_REQUIREMENTS = "glibc 2.34 or later and libstdc++ from GCC 11 or later (GLIBCXX_3.4.29)";
 
 /** The packages whose addons these are, for messages. */
-const PACKAGES = { onnxruntime: "onnxruntime-node", usearch: "usearch", canvas: "@napi-rs/canvas" } as const;
+const PACKAGES = { onnxruntime: "onnxruntime-node", usearch: "usearch", canvas: "@napi-rs/canvas", sharp: "sharp" } as const;
 
 const ADDONS = {
   // The library first: the binding is linked against it.
   onnxruntime: ["libonnxruntime.so.1", "onnxruntime_binding.node"],
   usearch: ["usearch.node"],
   canvas: ["skia.linux-x64-gnu.node"],
+  sharp: ["@img/sharp-libvips-linux-x64/lib/libvips-cpp.so.8.18.7", "@img/sharp-linux-x64/lib/sharp-linux-x64-0.35.5.node"],
 } as const satisfies Record<string, readonly NativeFileName[]>;
 
 export type EmbeddedAddon = keyof typeof ADDONS;
@@ -66,13 +67,14 @@ export function unpack(name: NativeFileName): string {
   // Each decode worker thread unpacks too: the thread id keeps two threads of one process off the same temp file.
   const temp = `${target}.${process.pid}.${threadId}.${Date.now()}.tmp`;
   try {
+    mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
     writeFileSync(temp, readFileSync(source), { mode: 0o755 });
     renameSync(temp, target);
   } catch (error) {
     rmSync(temp, { force: true });
     throw new NativeLibraryError(
       `cannot unpack ${name} into ${nativeLibraryDir()} (${describe(error)}); ` +
-        `set ${NATIVE_DIR_VARIABLE} to a writable directory with ~100 MB free`,
+        `set ${NATIVE_DIR_VARIABLE} to a writable directory with ~120 MB free`,
     );
   }
   return target;

@@ -13,6 +13,7 @@ import { ServiceMetrics } from "../../src/observability/metrics.ts";
 import { ServiceSlot } from "../../src/services.ts";
 import { FASHION_DIR, fashionPhotos, REPO_ROOT, SHARED_DIR } from "../helpers/catalog-server.ts";
 import { announceSkip, requireFashionPhotos, waitFor } from "../helpers/environment.ts";
+import { enlargedJpeg } from "../helpers/images.ts";
 import { BINARY, BinarySandbox, CAN_HIDE_CHECKOUT, type RunningBinary } from "./binary-sandbox.ts";
 
 const HAS_BINARY = existsSync(BINARY);
@@ -130,7 +131,9 @@ describe.skipIf(!HAS_BINARY)("the compiled binary, copied alone into a temp dir"
           .sort();
       expect(await libraries(sandbox.nativeDir())).toEqual([
         "libonnxruntime.so.1",
+        "libvips-cpp.so.8.18.7",
         "onnxruntime_binding.node",
+        "sharp-linux-x64-0.35.5.node",
         "skia.linux-x64-gnu.node",
         "usearch.node",
       ]);
@@ -264,6 +267,17 @@ describe.skipIf(!HAS_BINARY)("the compiled binary, copied alone into a temp dir"
         // The service listens on a port the OS picked (PORT=0); its image URLs name that port.
         image_url: `http://localhost:${new URL(service.url).port}/products/${probe.id}/image`,
       });
+    });
+
+    test("serve: a large JPEG of that photo (decoded at a reduced size, by sharp) finds it first", async () => {
+      expect((await indexRun).exitCode).toBe(0);
+      await using service = await sandbox.serve({ DATA_DIR: dataDir, CATALOG_DIR: photoDir });
+      const large = inSandbox("large-probe.jpg");
+      await Bun.write(large, await enlargedJpeg(await Bun.file(probe.path).bytes(), 1200, 1600));
+      const similar = await uploadSearch(service, large);
+      expect(similar[0]!.id).toBe(probe.id);
+      expect(similar[0]!.similarity_score).toBeGreaterThan(0.9);
+      expect((await BinarySandbox.mappedFiles(service.pid)).some((path) => path.endsWith("/libvips-cpp.so.8.18.7"))).toBe(true);
     });
 
     test("serve from an empty index: embed the catalogue over HTTP, then search by product", async () => {

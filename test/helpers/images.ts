@@ -1,5 +1,5 @@
-// Small photos made in the test itself: solid colours, transparency, EXIF orientation, truncated files.
-import { createCanvas } from "@napi-rs/canvas";
+// Photos made in the test itself: solid colours, transparency, EXIF orientation, truncated files, enlargements.
+import { createCanvas, loadImage } from "@napi-rs/canvas";
 
 export function solidPhoto(
   width: number,
@@ -14,14 +14,19 @@ export function solidPhoto(
   return new Uint8Array(format === "image/jpeg" ? canvas.toBuffer(format, 95) : canvas.toBuffer(format as "image/png"));
 }
 
-/** A landscape photo, left half `left`, right half `right`. */
-export function twoColourPhoto(left: string, right: string, format: "image/jpeg" | "image/png" = "image/jpeg"): Uint8Array {
-  const canvas = createCanvas(80, 40);
+/** A landscape photo (80x40 unless sized), left half `left`, right half `right`. */
+export function twoColourPhoto(
+  left: string,
+  right: string,
+  format: "image/jpeg" | "image/png" = "image/jpeg",
+  size = { width: 80, height: 40 },
+): Uint8Array {
+  const canvas = createCanvas(size.width, size.height);
   const context = canvas.getContext("2d");
   context.fillStyle = left;
-  context.fillRect(0, 0, 40, 40);
+  context.fillRect(0, 0, size.width / 2, size.height);
   context.fillStyle = right;
-  context.fillRect(40, 0, 40, 40);
+  context.fillRect(size.width / 2, 0, size.width / 2, size.height);
   return new Uint8Array(format === "image/jpeg" ? canvas.toBuffer(format, 95) : canvas.toBuffer(format));
 }
 
@@ -42,4 +47,14 @@ export function truncated(bytes: Uint8Array, keep = 0.6): Uint8Array {
 /** A JPEG cut off in transfer and then given an end-of-image marker (FFD9): every marker is there, the data is not. */
 export function truncatedWithEndMarker(jpeg: Uint8Array, keep = 0.6): Uint8Array {
   return new Uint8Array([...truncated(jpeg, keep), 0xff, 0xd9]);
+}
+
+/** A photo (a labelled one is 224x224) drawn at `width` x `height` with the canvas's cubic filter, saved as JPEG quality 90. */
+export async function enlargedJpeg(bytes: Uint8Array, width: number, height: number): Promise<Uint8Array> {
+  const photo = await loadImage(Buffer.from(bytes));
+  const canvas = createCanvas(width, height);
+  const context = canvas.getContext("2d");
+  context.imageSmoothingQuality = "high";
+  context.drawImage(photo, 0, 0, width, height);
+  return new Uint8Array(canvas.toBuffer("image/jpeg", 90));
 }

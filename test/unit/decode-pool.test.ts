@@ -11,7 +11,7 @@ import { FASHION_DIR } from "../helpers/catalog-server.ts";
 import { requireFashionPhotos } from "../helpers/environment.ts";
 import { solidPhoto, twoColourPhoto, withExifOrientation } from "../helpers/images.ts";
 
-const options: DecodeOptions = { fitMode: "squash", smoothing: "high", maxPixels: 50_000_000 };
+const options: DecodeOptions = { fitMode: "squash", smoothing: "high", largeJpegs: "shrink-on-load", maxPixels: 50_000_000 };
 
 async function inThreadDecode(bytes: Uint8Array, overrides: Partial<DecodeOptions> = {}): Promise<Float32Array> {
   const out = new Float32Array(INPUT_FLOATS);
@@ -61,6 +61,7 @@ describe("DecodePool", () => {
     const photos = [
       withExifOrientation(twoColourPhoto("rgb(255, 0, 0)", "rgb(0, 0, 255)"), 6),
       solidPhoto(300, 120, "rgba(10, 200, 30, 0.5)", "image/webp"),
+      largeJpeg(1200, 1600), // decoded at a reduced size (large-jpeg.ts)
       ...(requireFashionPhotos("decoding a real photo in the pool") ? [new Uint8Array(readFileSync(join(FASHION_DIR, "10000.jpg")))] : []),
     ];
     for (const photo of photos) {

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { Embedder } from "../../src/inference/embedder.ts";
 import { openModelThread } from "../../src/inference/model-thread.ts";
-import { PIPELINE, loadPipelineProjection } from "../../src/services.ts";
+import { loadPipelineProjection, PIPELINE, pipelineDecoding } from "../../src/services.ts";
 import { samplePhotos } from "../helpers/app-under-test.ts";
 import { MODEL_PATH, requireModel, waitFor } from "../helpers/environment.ts";
 
@@ -20,9 +20,7 @@ describe.if(requireModel("the Embedder's priorities"))("an upload among a bulk i
     const batches: number[] = [];
     const embedder = new Embedder(model, {
       maxBatchSize: BATCH,
-      maxPixels: 50_000_000,
-      fitMode: PIPELINE.fitMode,
-      smoothing: PIPELINE.smoothing,
+      decode: pipelineDecoding(50_000_000),
       observer: { modelBatch: (size) => batches.push(size) },
     });
     try {

@@ -6,9 +6,12 @@ import { type DecodeOptions, decodeToModelInput, isComplete, sniffFormat } from 
 import { INPUT_FLOATS } from "../../src/inference/model-session.ts";
 import { FASHION_DIR } from "../helpers/catalog-server.ts";
 import { requireFashionPhotos } from "../helpers/environment.ts";
+import { createCanvas } from "@napi-rs/canvas";
+import sharp from "sharp";
+import { SHRINK_ON_LOAD_FROM } from "../../src/inference/large-jpeg.ts";
 import { solidPhoto, truncated, twoColourPhoto, withExifOrientation } from "../helpers/images.ts";
 
-const options: DecodeOptions = { fitMode: "center-crop", smoothing: "high", maxPixels: 50_000_000 };
+const options: DecodeOptions = { fitMode: "center-crop", smoothing: "high", largeJpegs: "shrink-on-load", maxPixels: 50_000_000 };
 const PLANE = 224 * 224;
 
 async function decode(bytes: Uint8Array, overrides: Partial<DecodeOptions> = {}): Promise<Float32Array> {
@@ -123,5 +126,100 @@ describe("decodeToModelInput", () => {
     const tensor = await decode(bytes);
     expect(tensor.every((v) => v >= 0 && v <= 255)).toBe(true);
     expect(pixel(tensor, 0, 0)).toEqual([255, 255, 255]); // the white studio background
+  });
+});
+
+/** A 1200x1600 JPEG with detail: overlapping rectangles of many colours, placed by a fixed pseudo-random sequence. */
+function detailedPhoto(width = 1200, height = 1600): Uint8Array {
+  const canvas = createCanvas(width, height);
+  const context = canvas.getContext("2d");
+  let seed = 7;
+  const next = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  for (let i = 0; i < 600; i++) {
+    context.fillStyle = `rgb(${Math.floor(next() * 256)}, ${Math.floor(next() * 256)}, ${Math.floor(next() * 256)})`;
+    context.fillRect(next() * width, next() * height, 30 + next() * 200, 30 + next() * 200);
+  }
+  return new Uint8Array(canvas.toBuffer("image/jpeg", 90));
+}
+
+function meanAbsoluteDifference(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
+  return sum / a.length;
+}
+
+describe("large JPEGs (shorter side at least 3x the input's)", () => {
+  const large = { width: 1600, height: 800 };
+  const smallest = SHRINK_ON_LOAD_FROM * 224;
+
+  test("are decoded at a reduced size, not by the full-size decoder, into nearly the same input", async () => {
+    const photo = detailedPhoto();
+    const reduced = await decode(photo, { fitMode: "squash" });
+    const fullSize = await decode(photo, { fitMode: "squash", largeJpegs: "full-size" });
+    const difference = meanAbsoluteDifference(reduced, fullSize);
+    expect(difference).toBeGreaterThan(0);
+    // They differ at edges: shrunk 5-7x, the canvas's cubic samples a few source pixels (an edge stays sharp, or
+    // aliases), while Lanczos-3 averages all of them (an edge 0.42 of a pixel in reads 144 of 255, not 249).
+    expect(difference).toBeLessThan(8);
+  });
+
+  test("a JPEG just under the size, and a large PNG, go through the full-size decoder", async () => {
+    const under = detailedPhoto(smallest - 1, smallest + 200);
+    expect(await decode(under, { fitMode: "squash" })).toEqual(await decode(under, { fitMode: "squash", largeJpegs: "full-size" }));
+    const png = solidPhoto(smallest, smallest, "rgb(10, 200, 30)", "image/png");
+    expect(await decode(png)).toEqual(await decode(png, { largeJpegs: "full-size" }));
+  });
+
+  test("a solid colour keeps its RGB values", async () => {
+    const tensor = await decode(solidPhoto(smallest, smallest, "rgb(10, 200, 30)", "image/jpeg"));
+    expect(pixel(tensor, 0, 0)).toEqual(pixel(tensor, 223, 223));
+    for (const [value, expected] of pixel(tensor, 112, 112).map((v, i) => [v, [10, 200, 30][i]!])) {
+      expect(Math.abs(value! - expected!)).toBeLessThanOrEqual(2);
+    }
+  });
+
+  test("each fit mode places the photo as the full-size decoder does", async () => {
+    const photo = twoColourPhoto("rgb(255, 0, 0)", "rgb(0, 0, 255)", "image/jpeg", large);
+    for (const fitMode of ["squash", "center-crop", "letterbox"] as const) {
+      const reduced = await decode(photo, { fitMode });
+      const fullSize = await decode(photo, { fitMode, largeJpegs: "full-size" });
+      // Away from the edge between the halves (and, letterboxed, the edge of the white bands): the same colours.
+      for (const [x, y] of [[20, 112], [200, 112], [40, 20], [180, 200], [20, 200], [200, 20]] as const) {
+        expect(pixel(reduced, x, y).map((v, i) => Math.abs(v - pixel(fullSize, x, y)[i]!) <= 3)).toEqual([true, true, true]);
+      }
+    }
+    const letterboxed = await decode(photo, { fitMode: "letterbox" });
+    expect(pixel(letterboxed, 112, 20)).toEqual([255, 255, 255]);
+    expect(pixel(letterboxed, 20, 112)[0]).toBeGreaterThan(250);
+  });
+
+  test("EXIF orientation is honoured", async () => {
+    // Orientation 6 ("rotate 90° clockwise to display"): the left half (red) ends up on top.
+    const rotated = await decode(withExifOrientation(twoColourPhoto("rgb(255, 0, 0)", "rgb(0, 0, 255)", "image/jpeg", large), 6), { fitMode: "squash" });
+    expect(pixel(rotated, 112, 20)[0]).toBeGreaterThan(250);
+    expect(pixel(rotated, 112, 200)[2]).toBeGreaterThan(250);
+  });
+
+  test("a CMYK JPEG becomes RGB", async () => {
+    const cmyk = await sharp({ create: { width: smallest, height: smallest, channels: 3, background: { r: 200, g: 50, b: 50 } } })
+      .toColourspace("cmyk")
+      .jpeg({ quality: 95 })
+      .toBuffer();
+    expect((await sharp(cmyk).metadata()).space).toBe("cmyk");
+    const [red, green, blue] = pixel(await decode(new Uint8Array(cmyk)), 112, 112);
+    expect(red).toBeGreaterThan(180);
+    expect(Math.max(green!, blue!)).toBeLessThan(80);
+  });
+
+  test("a truncated one is refused, and so is one whose data is corrupt", async () => {
+    const photo = detailedPhoto();
+    const cut = await rejection(decode(truncated(photo)));
+    expect([cut.status, cut.code, cut.message]).toEqual([422, "INVALID_IMAGE", "not a decodable image: the jpeg file is truncated"]);
+    // The start of frame claims 12 bits a sample, which no decoder of 8-bit JPEGs accepts; every marker is in place.
+    const corrupt = photo.slice();
+    const frame = corrupt.findIndex((byte, i) => byte === 0xff && corrupt[i + 1] === 0xc0);
+    corrupt[frame + 4] = 12;
+    const error = await rejection(decode(corrupt));
+    expect([error.status, error.code]).toEqual([422, "INVALID_IMAGE"]);
   });
 });

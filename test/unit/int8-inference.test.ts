@@ -9,7 +9,7 @@ import { parseConfig } from "../../src/config.ts";
 import { Embedder } from "../../src/inference/embedder.ts";
 import { photoModel } from "../../src/inference/photo-model.ts";
 import { openModelSession } from "../../src/inference/model-session.ts";
-import { createServices, loadPipelineProjection, PIPELINE, pipelineName } from "../../src/services.ts";
+import { createServices, loadPipelineProjection, PIPELINE, pipelineDecoding, pipelineName } from "../../src/services.ts";
 import { samplePhotos } from "../helpers/app-under-test.ts";
 import { INT8_MODEL_PATH, MODEL_PATH, requireFashionPhotos, requireInt8Model, requireModel, tempDir } from "../helpers/environment.ts";
 import { cosine } from "../../bench/lib/linalg.ts";
@@ -24,9 +24,7 @@ async function openEmbedder(modelPath: string, withProjection: boolean): Promise
   });
   const embedder = new Embedder(session, {
     maxBatchSize: 16,
-    maxPixels: 50_000_000,
-    fitMode: PIPELINE.fitMode,
-    smoothing: PIPELINE.smoothing,
+    decode: pipelineDecoding(50_000_000),
   });
   await embedder.started();
   return { embedder, [Symbol.asyncDispose]: () => embedder.close().then(() => session.close()) };

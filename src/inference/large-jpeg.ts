@@ -1,0 +1,49 @@
+// Large JPEGs straight to the model's input at a fraction of the cost: libjpeg-turbo decodes them at 1/2, 1/4 or 1/8
+// of their size in the DCT (libvips' shrink-on-load, through sharp), and the rest of the way to 224x224 is one
+// Lanczos-3 resize. A 1200x1600 shop photo or a 12-megapixel phone photo is never decoded pixel by pixel only for
+// most of its pixels to be thrown away. Measured choices (bench/large-photos.ts, docs/performance.md): the size from
+// which this pays, and the kernel, the one whose vectors stay closest to a full-size decode's.
+import sharp from "sharp";
+import type { FitMode } from "./preprocess.ts";
+
+// One libvips thread per photo: the decoding threads are already sized against the model's. No operation cache: a
+// catalogue's photos are each decoded once.
+sharp.concurrency(1);
+sharp.cache(false);
+
+/**
+ * Photos whose shorter side is at least this many times the input's take this path. Below 3x sharp decodes at full
+ * size too (it shrinks on load only by a factor the resize still exceeds), so the canvas decoder stays in charge.
+ */
+export const SHRINK_ON_LOAD_FROM = 3;
+
+const FIT: Readonly<Record<FitMode, "fill" | "cover" | "contain">> = {
+  squash: "fill",
+  "center-crop": "cover",
+  letterbox: "contain",
+};
+
+const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
+
+export function shrinksOnLoad(width: number, height: number, size: number): boolean {
+  return Math.min(width, height) >= SHRINK_ON_LOAD_FROM * size;
+}
+
+/**
+ * The photo placed in a size x size square as `fitMode` says (letterbox pads with white), EXIF orientation applied,
+ * in sRGB, as RGBA bytes. Rejects with the decoder's own message when the JPEG cannot be decoded.
+ */
+export async function decodeLargeJpeg(bytes: Uint8Array, fitMode: FitMode, size: number, maxPixels: number): Promise<Uint8ClampedArray> {
+  // failOn "error": like the canvas decoder, accept what libjpeg only warns about (stray bytes between markers are
+  // common in camera files); truncated files were refused before this.
+  const { data, info } = await sharp(bytes, { autoOrient: true, failOn: "error", limitInputPixels: maxPixels })
+    .resize(size, size, { fit: FIT[fitMode], position: "centre", kernel: "lanczos3", background: WHITE })
+    .toColourspace("srgb")
+    .ensureAlpha(1)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (info.width !== size || info.height !== size || info.channels !== 4) {
+    throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}, not ${size}x${size}x4`);
+  }
+  return new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength);
+}
