@@ -17,8 +17,8 @@ import { loadavg, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type InferencePrecision, parseConfig } from "../src/config.ts";
-import { type CatalogServer, startCatalogServer } from "../test/helpers/catalog-server.ts";
 import { enlargedJpeg } from "../test/helpers/images.ts";
+import { type CatalogServerThread, startCatalogServerThread } from "./lib/catalog-server-thread.ts";
 import { loadDataset } from "./lib/dataset.ts";
 import { modelInput, modelOnlyRates, modelPathFor, stageCosts, type StageCosts, vectorStepsMs } from "./lib/ingest-stages.ts";
 import { type IngestRun, runIngest } from "./lib/ingest-run.ts";
@@ -73,7 +73,7 @@ const loadBefore = loadavg();
 const dataset = await loadDataset(FASHION_DIR, positive("photos"));
 const photos = dataset.photos;
 const workDir = await mkdtemp(join(tmpdir(), "fip-ingest-bench-"));
-const servers: CatalogServer[] = [];
+const servers: CatalogServerThread[] = [];
 try {
   // The photos of each size as files the catalogue server serves.
   const sizes = [
@@ -112,7 +112,7 @@ try {
   const stages: StageCosts[] = [];
   const runs: IngestRun[][] = [];
   for (const size of sizes) {
-    const catalog = startCatalogServer({
+    const catalog = await startCatalogServerThread({
       perPage: 100,
       products: photos.map((photo) => ({ id: photo.id, image: join(size.dir, `${photo.id}.jpg`) })),
     });
