@@ -4,6 +4,7 @@
 // most of its pixels to be thrown away. Measured choices (bench/large-photos.ts, docs/performance.md): the size from
 // which this pays, and the kernel, the one whose vectors stay closest to a full-size decode's.
 import sharp from "sharp";
+import { lowerThreadsNamed } from "../runtime/thread-priority.ts";
 import type { FitMode } from "./preprocess.ts";
 
 // One libvips thread per photo: the decoding threads are already sized against the model's. No operation cache: a
@@ -25,6 +26,13 @@ const FIT: Readonly<Record<FitMode, "fill" | "cover" | "contain">> = {
 
 const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
 
+/**
+ * Where sharp's work runs: Bun's thread pool (and libvips' workers, when it uses them), not the decoding thread that
+ * asks for it, so not at that thread's lowered priority. Left at the event loop's, a bulk ingest's decodes took the CPU
+ * from an upload's model run (niced with the model): uploads waited 90-360 ms for the model during a 1200x1600 ingest.
+ */
+const SHARP_THREADS = ["Bun Pool", "libvips worker"];
+
 export function shrinksOnLoad(width: number, height: number, size: number): boolean {
   return Math.min(width, height) >= SHRINK_ON_LOAD_FROM * size;
 }
@@ -42,6 +50,7 @@ export async function decodeLargeJpeg(bytes: Uint8Array, fitMode: FitMode, size:
     .ensureAlpha(1)
     .raw()
     .toBuffer({ resolveWithObject: true });
+  lowerThreadsNamed(SHARP_THREADS);
   if (info.width !== size || info.height !== size || info.channels !== 4) {
     throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}, not ${size}x${size}x4`);
   }
