@@ -18,12 +18,16 @@ export async function startCatalogServerThread(options: Pick<CatalogServerOption
     worker.onerror = (event) => reject(new Error(`the catalogue server's thread failed: ${event.message}`));
     worker.postMessage(options);
   });
+  // Once: a second terminate() has no "close" event to wait for.
+  let stopped: Promise<void> | null = null;
   return {
     ...started,
-    async stop() {
-      const stopped = new Promise<void>((resolve) => worker.addEventListener("close", () => resolve(), { once: true }));
-      worker.terminate();
-      await stopped;
+    stop() {
+      stopped ??= new Promise<void>((resolve) => {
+        worker.addEventListener("close", () => resolve(), { once: true });
+        worker.terminate();
+      });
+      return stopped;
     },
   };
 }
