@@ -1,8 +1,9 @@
 // Large JPEGs straight to the model's input at a fraction of the cost: libjpeg-turbo decodes them at 1/2, 1/4 or 1/8
 // of their size in the DCT (libvips' shrink-on-load, through sharp), and the rest of the way to 224x224 is one
 // Lanczos-3 resize. A 1200x1600 shop photo or a 12-megapixel phone photo is never decoded pixel by pixel only for
-// most of its pixels to be thrown away. Measured choices (bench/large-photos.ts, docs/performance.md): the size from
-// which this pays, and the kernel, the one whose vectors stay closest to a full-size decode's.
+// most of its pixels to be thrown away. bench/large-photos.ts measures the time saved and the vectors and retrieval
+// against a full-size decode's (docs/performance.md). Lanczos-3 is the kernel of sharp's whose vectors came closest
+// to the full-size decode's (40 photos: cosine median 0.995, against 0.993 for cubic and 0.990 for Mitchell).
 import sharp from "sharp";
 import { lowerThreadsNamed } from "../runtime/thread-priority.ts";
 import type { FitMode } from "./preprocess.ts";
