@@ -24,6 +24,7 @@ export interface DecodedPhoto {
 
 interface Job {
   id: number;
+  interactive: boolean;
   bytes: Uint8Array;
   resolve: (photo: DecodedPhoto) => void;
   reject: (error: unknown) => void;
@@ -80,6 +81,11 @@ export class DecodePool implements AsyncDisposable {
     return this.#interactive.length + this.#bulk.length;
   }
 
+  /** Bulk (not interactive) photos waiting for a worker or being decoded. */
+  get bulkInProgress(): number {
+    return this.#bulk.length + this.#slots.filter((slot) => slot.job && !slot.job.interactive).length;
+  }
+
   /**
    * The photo as the model's input (3x224x224, RGB 0..255); rejects with the decoder's AppError (415/422) when the
    * bytes are not an acceptable photo. The bytes are handed over to the worker, not copied: the caller's array is
@@ -88,7 +94,7 @@ export class DecodePool implements AsyncDisposable {
   decode(bytes: Uint8Array, options: { interactive?: boolean } = {}): Promise<DecodedPhoto> {
     if (this.#closed) return Promise.reject(new Error("the decode pool is closed"));
     return new Promise((resolve, reject) => {
-      const job = { id: this.#nextId++, bytes, resolve, reject };
+      const job = { id: this.#nextId++, interactive: options.interactive ?? false, bytes, resolve, reject };
       if (options.interactive) this.#interactive.push(job);
       else this.#bulk.push(job);
       this.#dispatch();

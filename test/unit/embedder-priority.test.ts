@@ -6,7 +6,8 @@ import { Embedder } from "../../src/inference/embedder.ts";
 import { openModelThread } from "../../src/inference/model-thread.ts";
 import { loadPipelineProjection, PIPELINE, pipelineDecoding } from "../../src/services.ts";
 import { samplePhotos } from "../helpers/app-under-test.ts";
-import { MODEL_PATH, requireModel, waitFor } from "../helpers/environment.ts";
+import { INT8_MODEL_PATH, MODEL_PATH, requireInt8Model, requireModel, waitFor } from "../helpers/environment.ts";
+import { enlargedJpeg } from "../helpers/images.ts";
 
 const BATCH = 8;
 const BULK = 48;
@@ -43,6 +44,33 @@ describe.if(requireModel("the Embedder's priorities"))("an upload among a bulk i
       expect(upload.bulkDone).toBeLessThan(BULK);
       // Once bulk photos have piled up, the model takes them a full batch at a time.
       expect(Math.max(...batches)).toBe(BATCH);
+    } finally {
+      await embedder.close();
+      await model.close();
+    }
+  }, 120_000);
+});
+
+describe.if(requireInt8Model("bulk batches fed by slow decodes"))("a bulk ingest of photos slower to decode than to embed", () => {
+  test("still reaches the model in full batches, not one photo at a time", async () => {
+    // 1200x1600 JPEGs take ~14 ms each to decode, the int8 model ~7 ms a photo in a batch of 8.
+    const model = await openModelThread(
+      { modelPath: INT8_MODEL_PATH!, backend: "native", threads: 2 },
+      { normalisation: PIPELINE.normalisation, projection: loadPipelineProjection() },
+    );
+    const batches: number[] = [];
+    const embedder = new Embedder(model, {
+      maxBatchSize: BATCH,
+      decode: pipelineDecoding(50_000_000),
+      observer: { modelBatch: (size) => batches.push(size) },
+    });
+    try {
+      const photos = await Promise.all((await samplePhotos(2 * BATCH + 3)).map((photo) => enlargedJpeg(photo.bytes, 1200, 1600)));
+      await embedder.started();
+      await Promise.all(photos.map((bytes) => embedder.embedImage(bytes)));
+      // The last few may be split by when their decodes end; every batch before them is full.
+      expect(batches.slice(0, 2)).toEqual([BATCH, BATCH]);
+      expect(batches.reduce((sum, size) => sum + size, 0)).toBe(photos.length);
     } finally {
       await embedder.close();
       await model.close();
