@@ -1,7 +1,8 @@
 // Photo bytes -> stored vector. Decoding runs in worker threads (off the event loop) while the model works on the
 // previous batch, and every photo waiting for the model when it frees up goes into the next batch: one photo alone is
-// answered at once. A bulk ingest's batch waits to be full only while more of its photos are being decoded. The model and the steps after it run in
-// their own thread (openModelThread): the event loop only routes photos between the threads.
+// answered at once. A bulk ingest's batch waits to be full only while more of its photos are being decoded. The
+// model and the steps after it run in their own thread (openModelThread): the event loop only routes photos between
+// the threads.
 import { type ServiceObserver, silentObserver } from "../observability/observer.ts";
 import { DecodePool } from "./decode-pool.ts";
 import type { DecodeOptions } from "./image-decoder.ts";

@@ -43,8 +43,8 @@ export function shrinksOnLoad(width: number, height: number, size: number): bool
  * in sRGB, as RGBA bytes. Rejects with the decoder's own message when the JPEG cannot be decoded.
  */
 export async function decodeLargeJpeg(bytes: Uint8Array, fitMode: FitMode, size: number, maxPixels: number): Promise<Uint8ClampedArray> {
-  // failOn "error": like the canvas decoder, accept what libjpeg only warns about (stray bytes between markers are
-  // common in camera files); truncated files were refused before this.
+  // failOn "error": sharp's default, "warning", refuses every JPEG that libjpeg decodes with any warning. Truncated
+  // files (even one given an end marker, which "truncated" lets through) were refused before this by jpeg-scan.ts.
   const { data, info } = await sharp(bytes, { autoOrient: true, failOn: "error", limitInputPixels: maxPixels })
     .resize(size, size, { fit: FIT[fitMode], position: "centre", kernel: "lanczos3", background: WHITE })
     .toColourspace("srgb")
