@@ -31,10 +31,15 @@ export async function startService(dataDir: string): Promise<ServiceRun> {
   const listening = new Promise<string>((resolve) => (announce = resolve));
   // One reader for the process's whole life: a pipe nobody reads would fill and block (or break) the service.
   void (async () => {
+    let announced = false;
     for await (const chunk of child.stdout) {
       output += decoder.decode(chunk);
+      if (announced) continue;
       const match = /listening on (http:\/\/[^\s/"]+:\d+)/.exec(output);
-      if (match) announce(match[1]!);
+      if (match) {
+        announced = true;
+        announce(match[1]!);
+      }
     }
   })();
   const url = await Promise.race([listening, child.exited.then(() => "")]);

@@ -85,12 +85,20 @@ export async function startService(env: Record<string, string>, options: StartOp
   let output = "";
   let announceListening: (address: { url: string; port: number }) => void = () => {};
   const listening = new Promise<{ url: string; port: number }>((resolve) => (announceListening = resolve));
+  let announced = false;
   const collect = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
     for await (const chunk of stream) {
       output += decoder.decode(chunk, { stream: true });
+      if (announced) continue;
+      // Matched only until found: a regex over the whole output flattens it, and a service logging each request
+      // (a benchmark's thousands of searches) made that a copy of every log so far per chunk, stalling this
+      // process's event loop for tens of ms at a time: a timing client here counted those stalls as the service's.
       const match = LISTENING.exec(output);
-      if (match) announceListening({ url: match[1]!, port: Number(match[2]) });
+      if (match) {
+        announced = true;
+        announceListening({ url: match[1]!, port: Number(match[2]) });
+      }
     }
   };
   const collecting = Promise.all([collect(child.stdout), collect(child.stderr)]).catch(() => {});
