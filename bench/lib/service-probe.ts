@@ -3,10 +3,10 @@
 // GET /similar-products/{id} latency, sequential and with concurrent clients.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { parseConfig } from "../../src/config.ts";
+import { startService as startServiceProcess } from "../../test/helpers/service-process.ts";
 import { percentile } from "./process-stats.ts";
-
-const REPO_ROOT = resolve(import.meta.dir, "../..");
 
 export interface ServiceRun {
   url: string;
@@ -15,48 +15,21 @@ export interface ServiceRun {
   stop(): Promise<void>;
 }
 
-/** Starts `bun src/main.ts` on `dataDir` with the service's own model (MODEL_PATH as in this shell, else the default). */
+/** Starts `bun src/main.ts` on `dataDir` with the service's default model and precision, timing it to /ready. */
 export async function startService(dataDir: string): Promise<ServiceRun> {
   const catalog = mkdtempSync(join(tmpdir(), "fip-bench-catalog-"));
+  const defaults = parseConfig({ CATALOG_DIR: catalog });
   const started = performance.now();
-  const child = Bun.spawn([process.execPath, "src/main.ts"], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, DATA_DIR: dataDir, CATALOG_DIR: catalog, HOST: "127.0.0.1", PORT: "0", LOG_FORMAT: "json" },
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  let output = "";
-  const decoder = new TextDecoder();
-  let announce: (url: string) => void = () => {};
-  const listening = new Promise<string>((resolve) => (announce = resolve));
-  // One reader for the process's whole life: a pipe nobody reads would fill and block (or break) the service.
-  void (async () => {
-    let announced = false;
-    for await (const chunk of child.stdout) {
-      output += decoder.decode(chunk);
-      if (announced) continue;
-      const match = /listening on (http:\/\/[^\s/"]+:\d+)/.exec(output);
-      if (match) {
-        announced = true;
-        announce(match[1]!);
-      }
-    }
-  })();
-  const url = await Promise.race([listening, child.exited.then(() => "")]);
-  if (!url) throw new Error(`the service did not start:\n${output}`);
-  for (;;) {
-    const ready = await fetch(`${url}/ready`).then((answer) => answer.status === 200, () => false);
-    if (ready) break;
-    if (child.exitCode !== null) throw new Error(`the service exited:\n${output}`);
-    await Bun.sleep(10);
-  }
+  const service = await startServiceProcess(
+    { DATA_DIR: dataDir, CATALOG_DIR: catalog, LOG_FORMAT: "json", MODEL_PATH: defaults.modelPath, INFERENCE_PRECISION: defaults.inference.precision },
+    { readyTimeoutMs: 120_000 },
+  );
   return {
-    url,
+    url: service.url,
     readySeconds: (performance.now() - started) / 1000,
-    pid: child.pid,
+    pid: service.process.pid,
     async stop() {
-      child.kill("SIGTERM");
-      await child.exited;
+      await service.stop();
       rmSync(catalog, { recursive: true, force: true });
     },
   };

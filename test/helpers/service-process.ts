@@ -52,6 +52,7 @@ export interface StartOptions {
 }
 
 const LISTENING = /listening on (http:\/\/[^\s/]+:(\d+))/;
+const READY_POLL_MS = 10;
 
 /** Services still running: a test that times out never reaches its `await using` cleanup, so the runner's exit does. */
 const running = new Set<Subprocess>();
@@ -153,7 +154,8 @@ export async function startService(env: Record<string, string>, options: StartOp
     return { status: response.status, body: body as T, headers: response.headers };
   };
 
-  for (let delay = 10; options.waitUntilReady !== false; delay = Math.min(delay * 2, 200)) {
+  // Polled often: a benchmark times start to ready with this (bench/lib/service-probe.ts).
+  while (options.waitUntilReady !== false) {
     if (child.exitCode !== null) {
       await exited;
       throw new Error(`the service exited with code ${child.exitCode} while starting${describe()}`);
@@ -164,7 +166,7 @@ export async function startService(env: Record<string, string>, options: StartOp
       await stop("SIGKILL");
       throw new Error(`the service was not ready within ${readyTimeoutMs} ms (last /ready: ${answer?.status})${describe()}`);
     }
-    await Bun.sleep(delay);
+    await Bun.sleep(READY_POLL_MS);
   }
 
   const waitForTask = async (taskId: string, timeoutMs = 120_000): Promise<TaskView> => {
