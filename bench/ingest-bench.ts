@@ -182,13 +182,26 @@ function report(r: {
       of((run) => (100 * run.rate) / ceilingMedian),
       of((run) => run.meanBatch),
       of((run) => 100 * run.modelBusy),
-      `${of((run) => run.cpuPerPhoto)} / ${of((run) => run.eventLoopCpuPerPhoto, 2)}`,
+      of((run) => run.cpuPerPhoto),
       of((run) => run.idle.similar.p50),
       of((run) => run.idle.similar.p99),
       of((run) => run.busy.similar.p50),
       of((run) => run.busy.similar.p99),
       of((run) => run.busy.similar.p99 / run.idle.similar.p99, 2),
       `${of((run) => run.idle.upload.p50, 0)} → ${of((run) => run.busy.upload.p50, 0)}`,
+    ];
+  });
+  const cpuRows = r.sizes.map((size, i) => {
+    const runs = r.runs[i]!;
+    const of = (pick: (run: IngestRun) => number) => medianAndRange(runs.map(pick), 2);
+    return [
+      size,
+      of((run) => run.cpuPerPhoto),
+      of((run) => run.cpuPerPhotoBy.model),
+      of((run) => run.cpuPerPhotoBy.decoding),
+      of((run) => run.cpuPerPhotoBy.bunPool),
+      of((run) => run.cpuPerPhotoBy.eventLoop),
+      of((run) => run.cpuPerPhotoBy.runtime),
     ];
   });
   const memoryRows = r.sizes.map((size, i) => {
@@ -218,15 +231,24 @@ function report(r: {
     `### End to end: ${photos.length} products over HTTP (body-less POST /embeddings/generate, 100 a page)`,
     "",
     `Rate = products / (task finished_at − started_at); "of model" is against ${servicePrecision} batch ${serviceBatch} above, the model the service ran. ` +
-      "Batch and model busy from the service's /metrics; CPU from /proc (the model alone took " +
-      `${medianAndRange(servicesModel(r.modelCpu))} ms of CPU per photo at batch ${serviceBatch}). ` +
+      "Batch and model busy from the service's /metrics; CPU from /proc (by thread below). " +
       "Latency (ms) of one client's GET /similar-products/{id}, " +
       "back to back, with an upload every 250 ms, idle and during a second full-speed ingest of the same catalogue.",
     "",
     table(
-      ["photos", "photos/s", "% of model", "mean batch", "model busy %", "CPU ms/photo: all / event loop", "similar p50 idle", "p99 idle", "p50 ingest", "p99 ingest", "p99 ratio", "upload p50 idle → ingest"],
+      ["photos", "photos/s", "% of model", "mean batch", "model busy %", "CPU ms/photo", "similar p50 idle", "p99 idle", "p50 ingest", "p99 ingest", "p99 ratio", "upload p50 idle → ingest"],
       ingestRows,
     ),
+    "",
+    "### Where the service's CPU went during the ingest, ms per photo",
+    "",
+    "From /proc, by the name of each of its threads. Model: the model's thread and onnxruntime's, which inherit its " +
+      `name (the model alone, above, took ${medianAndRange(servicesModel(r.modelCpu))} ms of CPU a photo at batch ${serviceBatch}). ` +
+      "Decoding: the decoding threads. " +
+      "Bun's pool: sharp's decodes of large JPEGs, and asynchronous file writes. Runtime and other: the runtime's JIT, " +
+      "garbage collector and allocator threads, and threads that ended during the ingest.",
+    "",
+    table(["photos", "all", "model", "decoding", "Bun's pool", "event loop", "runtime and other"], cpuRows),
     "",
     "### Service memory, RSS in MB",
     "",

@@ -1,7 +1,9 @@
 // One end-to-end run of the ingest benchmark: the real service in its own process walks a products API, then one
 // client's searches (and a shopper's uploads) are timed idle and during a second full-speed ingest.
 import { startService, type ServiceProcess, type TaskView } from "../../test/helpers/service-process.ts";
-import { cpuMs, percentile, sampleMemory } from "./process-stats.ts";
+import { DECODER_THREAD_NAME } from "../../src/inference/decode-pool.ts";
+import { MODEL_THREAD_NAME } from "../../src/inference/model-thread.ts";
+import { cpuMs, cpuMsByThreadName, percentile, sampleMemory } from "./process-stats.ts";
 
 export interface Latency {
   p50: number;
@@ -15,9 +17,9 @@ export interface IngestRun {
   /** Photos per model run, and the share of the ingest the model was running, from /metrics. */
   meanBatch: number;
   modelBusy: number;
-  /** CPU ms per product during the first ingest: the whole service, and its event loop's thread alone. */
+  /** CPU ms per product during the first ingest: the whole service, and its parts (which sum to it). */
   cpuPerPhoto: number;
-  eventLoopCpuPerPhoto: number;
+  cpuPerPhotoBy: CpuParts;
   idle: { similar: Latency; upload: Latency };
   busy: { similar: Latency; upload: Latency };
   /** RSS in MB: at ready, as the first ingest ends, at the end of the idle phase (the model thread gives memory back
@@ -25,7 +27,34 @@ export interface IngestRun {
   rss: { ready: number; afterIngest: number; afterIdle: number; peak: number };
 }
 
+/**
+ * Where a service's CPU goes, by its threads' names: the model (its thread and onnxruntime's pool, which inherits the
+ * name), the decoding threads, Bun's thread pool (sharp's decodes of large JPEGs, and asynchronous file writes), the
+ * event loop, and the rest: the runtime's JIT, garbage collector and allocator threads, and threads that ended.
+ */
+export interface CpuParts {
+  model: number;
+  decoding: number;
+  bunPool: number;
+  eventLoop: number;
+  runtime: number;
+}
+
+const PARTS: (keyof CpuParts)[] = ["model", "decoding", "bunPool", "eventLoop", "runtime"];
+
 const UPLOAD_EVERY_MS = 250;
+
+function cpuParts(pid: number): CpuParts {
+  const parts = { model: 0, decoding: 0, bunPool: 0, eventLoop: 0, runtime: 0 };
+  for (const [name, ms] of cpuMsByThreadName(pid)) {
+    if (name === "event loop") parts.eventLoop += ms;
+    else if (name === MODEL_THREAD_NAME) parts.model += ms;
+    else if (name === DECODER_THREAD_NAME) parts.decoding += ms;
+    else if (name === "Bun Pool") parts.bunPool += ms;
+  }
+  parts.runtime = cpuMs(pid) - parts.model - parts.decoding - parts.bunPool - parts.eventLoop;
+  return parts;
+}
 
 export async function runIngest(options: {
   catalogUrl: string;
@@ -41,11 +70,12 @@ export async function runIngest(options: {
     const ready = memory.current().rss;
     const pid = service.process.pid;
     const before = await modelMetrics(service);
-    const cpuBefore = { all: cpuMs(pid), loop: cpuMs(pid, pid) };
+    const cpuBefore = cpuParts(pid);
     const first = await ingest(service);
-    const cpuAfter = { all: cpuMs(pid), loop: cpuMs(pid, pid) };
+    const cpuAfter = cpuParts(pid);
     const after = await modelMetrics(service);
     const seconds = taskSeconds(first);
+    const cpuBy = perPhoto(cpuBefore, cpuAfter, first.progress.done);
     const afterIngest = memory.current().rss;
 
     const idleDeadline = performance.now() + options.idleSeconds * 1000;
@@ -62,8 +92,8 @@ export async function runIngest(options: {
       rate: first.progress.done / seconds,
       meanBatch: (after.batchSum - before.batchSum) / (after.batchCount - before.batchCount),
       modelBusy: (after.inferenceSeconds - before.inferenceSeconds) / seconds,
-      cpuPerPhoto: (cpuAfter.all - cpuBefore.all) / first.progress.done,
-      eventLoopCpuPerPhoto: (cpuAfter.loop - cpuBefore.loop) / first.progress.done,
+      cpuPerPhoto: PARTS.reduce((sum, part) => sum + cpuBy[part], 0),
+      cpuPerPhotoBy: cpuBy,
       idle,
       busy,
       rss: { ready, afterIngest, afterIdle, peak: memory.peak().rss },
@@ -71,6 +101,11 @@ export async function runIngest(options: {
   } finally {
     memory.stop();
   }
+}
+
+function perPhoto(before: CpuParts, after: CpuParts, photos: number): CpuParts {
+  const of = (part: keyof CpuParts) => (after[part] - before[part]) / photos;
+  return { model: of("model"), decoding: of("decoding"), bunPool: of("bunPool"), eventLoop: of("eventLoop"), runtime: of("runtime") };
 }
 
 async function startIngest(service: ServiceProcess): Promise<TaskView> {

@@ -46,6 +46,25 @@ export function cpuMs(pid: number, thread?: number): number {
 }
 
 /**
+ * CPU time in ms of each of a process's threads, summed by name with the number that tells a pool's threads apart
+ * dropped ("Bun Pool 3" counts as "Bun Pool"). The event loop's thread (its id is the pid) is "event loop".
+ */
+export function cpuMsByThreadName(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const entry of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const thread = Number(entry);
+      const comm = readFileSync(`/proc/${pid}/task/${entry}/comm`, "utf8").trim();
+      const name = thread === pid ? "event loop" : comm.replace(/\s*\d+$/, "");
+      byName.set(name, (byName.get(name) ?? 0) + cpuMs(pid, thread));
+    } catch {
+      // The thread ended meanwhile: its time is lost to this count (a pool's threads outlive an ingest).
+    }
+  }
+  return byName;
+}
+
+/**
  * CPU time in ms of the kernel's memory monitor threads (DAMON's kdamond), or null where none runs. On this VM it
  * tests and clears the accessed bit of sampled pages in every mapping of them, which costs more the harder the
  * service reads its mapped index: a share of the same two cores that the benchmark measures.

@@ -7,6 +7,8 @@ import type { DecodeFailure, DecodeReply, DecodeRequest, DecoderLoaded } from ".
 import type { DecodeOptions } from "./image-decoder.ts";
 
 const WORKER_ENTRY = workerEntry("inference/decode-worker.ts");
+/** The decoding threads' name, as `ps -L` and /proc show it. */
+export const DECODER_THREAD_NAME = "photo-decoder";
 
 export interface DecodePoolOptions {
   /** Worker threads; each decodes one photo at a time. */
@@ -120,7 +122,7 @@ export class DecodePool implements AsyncDisposable {
   }
 
   #startWorker(slot: Slot, started?: { resolve: () => void; reject: (error: Error) => void }): Worker {
-    const worker = new Worker(WORKER_ENTRY, { name: "photo-decoder" });
+    const worker = new Worker(WORKER_ENTRY, { name: DECODER_THREAD_NAME });
     // An idle worker does not keep the process alive; one with a photo in hand does (see #dispatch).
     worker.unref();
     worker.onmessage = (event: MessageEvent<DecodeReply | DecoderLoaded>) => {

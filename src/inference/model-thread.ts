@@ -14,13 +14,16 @@ const WORKER_ENTRY = workerEntry("inference/model-worker.ts");
  */
 export const RELEASE_ARENA_AFTER_MS = 5_000;
 
+/** The model thread's name, as `ps -L` and /proc show it; onnxruntime's threads, started from it, inherit it. */
+export const MODEL_THREAD_NAME = "model";
+
 /** Loads the model in a new worker thread; rejects with the loader's message (unreadable model, wrong graph...). */
 export async function openModelThread(
   options: ModelSessionOptions,
   steps: VectorSteps,
   { releaseArenaAfterMs = RELEASE_ARENA_AFTER_MS }: { releaseArenaAfterMs?: number } = {},
 ): Promise<PhotoModel> {
-  const worker = new Worker(WORKER_ENTRY, { name: "model" });
+  const worker = new Worker(WORKER_ENTRY, { name: MODEL_THREAD_NAME });
   const pending = new Map<number, { resolve: (batch: EmbeddedBatch) => void; reject: (error: Error) => void }>();
   let stopped: Error | null = null;
   let onLifecycle: (reply: ModelReply) => void = () => {};
