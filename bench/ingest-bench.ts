@@ -244,8 +244,8 @@ function report(r: {
     "",
     "From /proc, by the name of each of its threads. Model: the model's thread and onnxruntime's, which inherit its " +
       `name (the model alone, above, took ${medianAndRange(servicesModel(r.modelCpu))} ms of CPU a photo at batch ${serviceBatch}). ` +
-      "Decoding: the decoding threads. " +
-      "Bun's pool: sharp's decodes of large JPEGs, and asynchronous file writes. Runtime and other: the runtime's JIT, " +
+      "Decoding: the decoding threads, and libvips' threads for large JPEGs. " +
+      "Bun's pool: the rest of sharp's work on large JPEGs, and asynchronous file writes. Runtime and other: the runtime's JIT, " +
       "garbage collector and allocator threads, and threads that ended during the ingest.",
     "",
     table(["photos", "all", "model", "decoding", "Bun's pool", "event loop", "runtime and other"], cpuRows),

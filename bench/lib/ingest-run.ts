@@ -2,6 +2,7 @@
 // client's searches (and a shopper's uploads) are timed idle and during a second full-speed ingest.
 import { startService, type ServiceProcess, type TaskView } from "../../test/helpers/service-process.ts";
 import { DECODER_THREAD_NAME } from "../../src/inference/decode-pool.ts";
+import { LIBVIPS_THREAD_NAME } from "../../src/inference/large-jpeg.ts";
 import { MODEL_THREAD_NAME } from "../../src/inference/model-thread.ts";
 import { cpuMs, cpuMsByThreadName, percentile, sampleMemory } from "./process-stats.ts";
 
@@ -29,8 +30,9 @@ export interface IngestRun {
 
 /**
  * Where a service's CPU goes, by its threads' names: the model (its thread and onnxruntime's pool, which inherits the
- * name), the decoding threads, Bun's thread pool (sharp's decodes of large JPEGs, and asynchronous file writes), the
- * event loop, and the rest: the runtime's JIT, garbage collector and allocator threads, and threads that ended.
+ * name), decoding (the decoding threads, and libvips' threads for large JPEGs), Bun's thread pool (the rest of sharp's
+ * work, and asynchronous file writes), the event loop, and the rest: the runtime's JIT, garbage collector and
+ * allocator threads, and threads that ended.
  */
 export interface CpuParts {
   model: number;
@@ -49,7 +51,7 @@ function cpuParts(pid: number): CpuParts {
   for (const [name, ms] of cpuMsByThreadName(pid)) {
     if (name === "event loop") parts.eventLoop += ms;
     else if (name === MODEL_THREAD_NAME) parts.model += ms;
-    else if (name === DECODER_THREAD_NAME) parts.decoding += ms;
+    else if (name === DECODER_THREAD_NAME || name === LIBVIPS_THREAD_NAME) parts.decoding += ms;
     else if (name === "Bun Pool") parts.bunPool += ms;
   }
   parts.runtime = cpuMs(pid) - parts.model - parts.decoding - parts.bunPool - parts.eventLoop;

@@ -32,7 +32,10 @@ const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
  * asks for it, so not at that thread's lowered priority. Left at the event loop's, a bulk ingest's decodes took the CPU
  * from an upload's model run (niced with the model): uploads waited 90-360 ms for the model during a 1200x1600 ingest.
  */
-const SHARP_THREADS = ["Bun Pool", "libvips worker"];
+const SHARP_THREADS = ["Bun Pool", "libvips worker"] as const;
+
+/** The name of libvips' own threads, which do much of a decode (Bun's pool does the rest, and other work too). */
+export const LIBVIPS_THREAD_NAME = SHARP_THREADS[1];
 
 export function shrinksOnLoad(width: number, height: number, size: number): boolean {
   return Math.min(width, height) >= SHRINK_ON_LOAD_FROM * size;
