@@ -6,7 +6,7 @@ import { IdTable } from "./id-table.ts";
 import { MutableSegment } from "./mutable-segment.ts";
 import type { SearchThreads, SegmentMatches } from "./search-threads.ts";
 import { squaredDistance } from "./squared-distance.ts";
-import type { RowMatch, SealedSegment, Segment } from "./segment-file.ts";
+import type { RowMatch, SealedSegment, Segment, SegmentSource } from "./segment-file.ts";
 
 export interface Neighbour {
   id: number;
@@ -149,7 +149,7 @@ export class SegmentSet {
     if (sealed.length === 0) return this.search(queries, count, k, 1);
     let found: SegmentMatches;
     try {
-      found = await threads.search({ queries, count, segments: sealed.map(({ segment, wanted }) => ({ source: segment.source, wanted })) });
+      found = await threads.search({ queries, count, segments: sourcesOf(sealed) });
     } catch {
       return this.search(queries, count, k, 1);
     }
@@ -159,6 +159,12 @@ export class SegmentSet {
     const local = inMemory.map(({ segment, wanted }) => segment.nearest(queries, count, wanted, 1));
     this.searchesOnThreads += count;
     return this.#gather(queries, count, k, [...sealed, ...inMemory], [...found, ...local]);
+  }
+
+  /** Starts the search threads that are stopped, opening the sealed segments there with a search of `query`. */
+  warmUp(query: Float32Array, k: number, threads: SearchThreads): void {
+    const sealed = this.#plan(this.sealed, k) as { segment: SealedSegment; wanted: number }[];
+    if (sealed.length > 0) threads.warmUp({ queries: query, count: 1, segments: sourcesOf(sealed) });
   }
 
   /** How many rows to ask each segment for: more than k in proportion to its dead rows. */
@@ -218,4 +224,8 @@ export class SegmentSet {
     this.#liveRows.set(segment, this.liveRowsOf(segment) - 1);
     return true;
   }
+}
+
+function sourcesOf(plans: { segment: SealedSegment; wanted: number }[]): { source: SegmentSource; wanted: number }[] {
+  return plans.map(({ segment, wanted }) => ({ source: segment.source, wanted }));
 }
