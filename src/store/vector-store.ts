@@ -13,8 +13,8 @@ import { ChangeOrder } from "./change-order.ts";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
 import type { GroupCommit } from "./group-commit.ts";
 import type { JournalRecord } from "./journal.ts";
-import { SearchBatches } from "./search-batches.ts";
-import { IDLE_STOP_MS, SearchThreads } from "./search-threads.ts";
+import { SearchRouting } from "./search-routing.ts";
+import { IDLE_STOP_MS } from "./search-threads.ts";
 import { DEFAULT_GRAPH, type GraphOptions } from "./segment-file.ts";
 import { SegmentMaintenance } from "./segment-maintenance.ts";
 import type { Neighbour, SegmentSet } from "./segment-set.ts";
@@ -92,11 +92,7 @@ export class VectorStore {
   #maintenance: SegmentMaintenance | null = null;
   #lock: DataDirLock | null = null;
   #closed = false;
-  /** Started by the first `nearest` that overlaps another. */
-  #threads: SearchThreads | null = null;
-  #batches: SearchBatches | null = null;
-  /** Searches under way through `nearest`. */
-  #searching = 0;
+  readonly #routing: SearchRouting;
   #changes = 0;
 
   private constructor(options: StoreOptions, readOnly: boolean) {
@@ -112,6 +108,12 @@ export class VectorStore {
       graph: { ...DEFAULT_GRAPH, ...options.graph },
     };
     this.#readOnly = readOnly;
+    this.#routing = new SearchRouting({
+      set: () => this.#set,
+      searchHere: (vector, k) => this.search(vector, k),
+      dimensions: this.#options.dimensions,
+      idleStopMs: this.#options.searchThreadIdleMs,
+    });
   }
 
   /** Opens (or creates) the index in `dataDir` for reading and writing, holding the DATA_DIR lock until close. */
@@ -183,46 +185,13 @@ export class VectorStore {
   }
 
   /**
-   * The same answer as `search`, for a server: the sealed segments are searched on worker threads, so the event loop
-   * goes on meanwhile and concurrent searches use every core. A read-only store searches on this thread.
+   * The same answer as `search`, for a server: searches that overlap are searched on worker threads, so the event
+   * loop goes on meanwhile and concurrent searches use every core (search-routing.ts). A read-only store searches on
+   * this thread.
    */
   async nearest(vector: Float32Array, k: number): Promise<Neighbour[]> {
     if (this.#set.count === 0 || k <= 0) return [];
-    // A search alone answers soonest right here (a thread's round trip costs more than it saves under load); those
-    // that arrive while one is waiting or running go to the threads, once they are ready.
-    if (this.#readOnly || this.#closed || this.#searching === 0 || !this.#threadsReady(vector, k)) {
-      this.#searching++;
-      try {
-        // Requests read in this turn of the event loop come in meanwhile, see this one, and take the threads.
-        await new Promise((resolve) => setImmediate(resolve));
-        return this.search(vector, k);
-      } finally {
-        this.#searching--;
-      }
-    }
-    this.#searching++;
-    try {
-      return await this.#batches!.nearest(vector, Math.min(k, this.#set.count));
-    } finally {
-      this.#searching--;
-    }
-  }
-
-  /**
-   * Whether every search thread takes a search at once. If not, those stopped (idle) are started, opening the
-   * segments with a search of `vector` meanwhile: searches do not wait for that (~0.5 s on a million products, when
-   * the first searches sent to starting threads waited 0.7-0.9 s), they are answered on this thread until then.
-   */
-  #threadsReady(vector: Float32Array, k: number): boolean {
-    if (!this.#threads) {
-      const threads = (this.#threads = new SearchThreads(undefined, this.#options.searchThreadIdleMs));
-      this.#batches = new SearchBatches(this.#options.dimensions, threads.size, (queries, count, wanted) =>
-        this.#set.searchOnThreads(queries, count, wanted, threads),
-      );
-    }
-    if (this.#threads.ready === this.#threads.size) return true;
-    this.#set.warmUp(vector.slice(), Math.min(k, this.#set.count), this.#threads);
-    return false;
+    return this.#routing.nearest(vector, Math.min(k, this.#set.count), this.#readOnly || this.#closed);
   }
 
   /**
@@ -268,6 +237,7 @@ export class VectorStore {
   }
 
   stats(): StoreStats {
+    const routing = this.#routing.stats();
     return {
       segments: this.#set.sealed.map((segment) => ({
         rows: segment.rows,
@@ -278,10 +248,10 @@ export class VectorStore {
       seals: this.#maintenance?.seals ?? 0,
       merges: this.#maintenance?.merges ?? 0,
       searchesOnThreads: this.#set.searchesOnThreads,
-      batchesOnThreads: this.#batches?.batches ?? 0,
-      searchThreadsRunning: this.#threads?.running ?? 0,
-      searchThreadsReady: this.#threads?.ready ?? 0,
-      searchThreads: this.#threads?.size ?? 0,
+      batchesOnThreads: routing.batches,
+      searchThreadsRunning: routing.running,
+      searchThreadsReady: routing.ready,
+      searchThreads: routing.threads,
     };
   }
 
@@ -297,7 +267,7 @@ export class VectorStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#threads?.close();
+    this.#routing.close();
     await this.#maintenance?.close();
     await this.#lock?.release();
   }
