@@ -145,7 +145,7 @@ export class SegmentSet {
    */
   async searchOnThreads(queries: Float32Array, count: number, k: number, threads: SearchThreads): Promise<Neighbour[][]> {
     const layout = this.#layout;
-    const sealed = this.#plan(this.sealed, k) as { segment: SealedSegment; wanted: number }[];
+    const sealed = this.#sealedPlan(k);
     if (sealed.length === 0) return this.search(queries, count, k, 1);
     let found: SegmentMatches;
     try {
@@ -163,8 +163,13 @@ export class SegmentSet {
 
   /** Starts the search threads that are stopped, opening the sealed segments there with a search of `query`. */
   warmUp(query: Float32Array, k: number, threads: SearchThreads): void {
-    const sealed = this.#plan(this.sealed, k) as { segment: SealedSegment; wanted: number }[];
+    const sealed = this.#sealedPlan(k);
     if (sealed.length > 0) threads.warmUp({ queries: query, count: 1, segments: sourcesOf(sealed) });
+  }
+
+  /** The plan for the sealed segments alone: what the search threads are asked. */
+  #sealedPlan(k: number): { segment: SealedSegment; wanted: number }[] {
+    return this.#plan(this.sealed, k) as { segment: SealedSegment; wanted: number }[];
   }
 
   /** How many rows to ask each segment for: more than k in proportion to its dead rows. */
