@@ -2,9 +2,9 @@
 // client's searches (and a shopper's uploads) are timed idle and during a second full-speed ingest.
 import { startService, type ServiceProcess, type TaskView } from "../../test/helpers/service-process.ts";
 import { DECODER_THREAD_NAME } from "../../src/inference/decode-pool.ts";
-import { LIBVIPS_THREAD_NAME } from "../../src/inference/large-jpeg.ts";
+import { BUN_POOL_THREAD_NAME, LIBVIPS_THREAD_NAME } from "../../src/inference/large-jpeg.ts";
 import { MODEL_THREAD_NAME } from "../../src/inference/model-thread.ts";
-import { cpuMs, cpuMsByThreadName, percentile, sampleMemory } from "./process-stats.ts";
+import { cpuMs, cpuMsByThreadName, EVENT_LOOP_THREAD, percentile, sampleMemory } from "./process-stats.ts";
 
 export interface Latency {
   p50: number;
@@ -42,17 +42,15 @@ export interface CpuParts {
   runtime: number;
 }
 
-const PARTS: (keyof CpuParts)[] = ["model", "decoding", "bunPool", "eventLoop", "runtime"];
-
 const UPLOAD_EVERY_MS = 250;
 
 function cpuParts(pid: number): CpuParts {
   const parts = { model: 0, decoding: 0, bunPool: 0, eventLoop: 0, runtime: 0 };
   for (const [name, ms] of cpuMsByThreadName(pid)) {
-    if (name === "event loop") parts.eventLoop += ms;
+    if (name === EVENT_LOOP_THREAD) parts.eventLoop += ms;
     else if (name === MODEL_THREAD_NAME) parts.model += ms;
     else if (name === DECODER_THREAD_NAME || name === LIBVIPS_THREAD_NAME) parts.decoding += ms;
-    else if (name === "Bun Pool") parts.bunPool += ms;
+    else if (name === BUN_POOL_THREAD_NAME) parts.bunPool += ms;
   }
   parts.runtime = cpuMs(pid) - parts.model - parts.decoding - parts.bunPool - parts.eventLoop;
   return parts;
@@ -94,7 +92,7 @@ export async function runIngest(options: {
       rate: first.progress.done / seconds,
       meanBatch: (after.batchSum - before.batchSum) / (after.batchCount - before.batchCount),
       modelBusy: (after.inferenceSeconds - before.inferenceSeconds) / seconds,
-      cpuPerPhoto: PARTS.reduce((sum, part) => sum + cpuBy[part], 0),
+      cpuPerPhoto: Object.values(cpuBy).reduce((sum, ms) => sum + ms, 0),
       cpuPerPhotoBy: cpuBy,
       idle,
       busy,

@@ -45,9 +45,12 @@ export function cpuMs(pid: number, thread?: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
 }
 
+/** The event loop's thread in cpuMsByThreadName's count. */
+export const EVENT_LOOP_THREAD = "event loop";
+
 /**
  * CPU time in ms of each of a process's threads, summed by name with the number that tells a pool's threads apart
- * dropped ("Bun Pool 3" counts as "Bun Pool"). The event loop's thread (its id is the pid) is "event loop".
+ * dropped ("Bun Pool 3" counts as "Bun Pool"). The event loop's thread (its id is the pid) is EVENT_LOOP_THREAD.
  */
 export function cpuMsByThreadName(pid: number): Map<string, number> {
   const byName = new Map<string, number>();
@@ -55,7 +58,7 @@ export function cpuMsByThreadName(pid: number): Map<string, number> {
     try {
       const thread = Number(entry);
       const comm = readFileSync(`/proc/${pid}/task/${entry}/comm`, "utf8").trim();
-      const name = thread === pid ? "event loop" : comm.replace(/\s*\d+$/, "");
+      const name = thread === pid ? EVENT_LOOP_THREAD : comm.replace(/\s*\d+$/, "");
       byName.set(name, (byName.get(name) ?? 0) + cpuMs(pid, thread));
     } catch {
       // The thread ended meanwhile: its time is lost to this count (a pool's threads outlive an ingest).

@@ -27,15 +27,16 @@ const FIT: Readonly<Record<FitMode, "fill" | "cover" | "contain">> = {
 
 const WHITE = { r: 255, g: 255, b: 255, alpha: 1 };
 
-/**
- * Where sharp's work runs: Bun's thread pool (and libvips' workers, when it uses them), not the decoding thread that
- * asks for it, so not at that thread's lowered priority. Left at the event loop's, a bulk ingest's decodes took the CPU
- * from an upload's model run (niced with the model): uploads waited 90-360 ms for the model during a 1200x1600 ingest.
- */
-const SHARP_THREADS = ["Bun Pool", "libvips worker"] as const;
+/** The names of Bun's thread pool's threads ("Bun Pool N", which do other work too) and of libvips' own. */
+export const BUN_POOL_THREAD_NAME = "Bun Pool";
+export const LIBVIPS_THREAD_NAME = "libvips worker";
 
-/** The name of libvips' own threads, which do much of a decode (Bun's pool does the rest, and other work too). */
-export const LIBVIPS_THREAD_NAME = SHARP_THREADS[1];
+/**
+ * Where sharp's work runs: Bun's thread pool and libvips' workers, not the decoding thread that asks for it, so not
+ * at that thread's lowered priority. Left at the event loop's, a bulk ingest's decodes took the CPU from an upload's
+ * model run (niced with the model): uploads waited 90-360 ms for the model during a 1200x1600 ingest.
+ */
+const SHARP_THREADS = [BUN_POOL_THREAD_NAME, LIBVIPS_THREAD_NAME];
 
 export function shrinksOnLoad(width: number, height: number, size: number): boolean {
   return Math.min(width, height) >= SHRINK_ON_LOAD_FROM * size;

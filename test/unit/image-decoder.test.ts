@@ -8,7 +8,7 @@ import { FASHION_DIR } from "../helpers/catalog-server.ts";
 import { requireFashionPhotos } from "../helpers/environment.ts";
 import { createCanvas } from "@napi-rs/canvas";
 import sharp from "sharp";
-import { SHRINK_ON_LOAD_FROM } from "../../src/inference/large-jpeg.ts";
+import { BUN_POOL_THREAD_NAME, SHRINK_ON_LOAD_FROM } from "../../src/inference/large-jpeg.ts";
 import { BULK_THREAD_NICE } from "../../src/runtime/thread-priority.ts";
 import { solidPhoto, truncated, twoColourPhoto, withExifOrientation } from "../helpers/images.ts";
 
@@ -220,7 +220,7 @@ describe("large JPEGs (shorter side at least 3x the input's)", () => {
         name: readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim(),
         nice: Number(readFileSync(`/proc/self/task/${tid}/stat`, "utf8").split(") ")[1]!.split(" ")[16]),
       }))
-      .filter((thread) => thread.name.startsWith("Bun Pool"));
+      .filter((thread) => thread.name.startsWith(BUN_POOL_THREAD_NAME));
     expect(pool.length).toBeGreaterThan(0);
     expect(pool.map((thread) => thread.nice)).toEqual(pool.map(() => BULK_THREAD_NICE));
   });
