@@ -7,6 +7,8 @@ import { workerEntry } from "../runtime/standalone.ts";
 import type { RowMatch, SegmentSource } from "./segment-file.ts";
 
 const SEARCH_WORKER = workerEntry("store/search-worker.ts");
+/** The search threads' name, as the OS shows it (and per-thread CPU accounting reads it). */
+export const SEARCH_THREAD_NAME = "search";
 /**
  * A thread idle this long is stopped, and started again when needed. Its JS heap and its own mappings of the segments
  * go with it: every mapping of a page is one more entry for the kernel's memory monitor to test and clear (DAMON on
@@ -99,7 +101,7 @@ export class SearchThreads {
   }
 
   #start(thread: Thread): Worker {
-    const worker = new Worker(SEARCH_WORKER, { name: "search" });
+    const worker = new Worker(SEARCH_WORKER, { name: SEARCH_THREAD_NAME });
     worker.onmessage = (event: MessageEvent<SearchReply>) => {
       const reply = event.data;
       thread.ready = true;

@@ -1,9 +1,12 @@
 // A search thread of search-threads.ts: keeps its own mapped views of the segments it is asked about, and forgets
 // those a request no longer lists (merged away), so their files can be released.
+import { lowerThisThreadPriority, SEARCH_THREAD_NICE } from "../runtime/thread-priority.ts";
 import type { SearchReply, ThreadSearch } from "./search-threads.ts";
 import { SealedSegment, type SegmentSource } from "./segment-file.ts";
 
 declare const self: Worker;
+
+lowerThisThreadPriority(SEARCH_THREAD_NICE);
 
 const segments = new Map<string, SealedSegment>();
 const keyOf = (source: SegmentSource) => `${source.dir}/${source.entry.number}/${source.entry.rows}/${source.entry.hasGraph}`;

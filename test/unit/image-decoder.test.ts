@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AppError } from "../../src/errors.ts";
 import { type DecodeOptions, decodeToModelInput, isComplete, sniffFormat } from "../../src/inference/image-decoder.ts";
@@ -11,6 +11,7 @@ import sharp from "sharp";
 import { BUN_POOL_THREAD_NAME, SHRINK_ON_LOAD_FROM } from "../../src/inference/large-jpeg.ts";
 import { BULK_THREAD_NICE } from "../../src/runtime/thread-priority.ts";
 import { solidPhoto, truncated, twoColourPhoto, withExifOrientation } from "../helpers/images.ts";
+import { threadPriorities } from "../helpers/thread-priorities.ts";
 
 const options: DecodeOptions = { fitMode: "center-crop", smoothing: "high", largeJpegs: "shrink-on-load", maxPixels: 50_000_000 };
 const PLANE = 224 * 224;
@@ -214,13 +215,8 @@ describe("large JPEGs (shorter side at least 3x the input's)", () => {
 
   test("sharp's work runs at the bulk priority, like the rest of decoding, not at the event loop's", async () => {
     await decode(detailedPhoto());
-    // The threads sharp ran on (Bun's pool), by name, with their nice value (field 19 of stat, after the name).
-    const pool = readdirSync("/proc/self/task")
-      .map((tid) => ({
-        name: readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim(),
-        nice: Number(readFileSync(`/proc/self/task/${tid}/stat`, "utf8").split(") ")[1]!.split(" ")[16]),
-      }))
-      .filter((thread) => thread.name.startsWith(BUN_POOL_THREAD_NAME));
+    // The threads sharp ran on: Bun's pool.
+    const pool = threadPriorities().filter((thread) => thread.name.startsWith(BUN_POOL_THREAD_NAME));
     expect(pool.length).toBeGreaterThan(0);
     expect(pool.map((thread) => thread.nice)).toEqual(pool.map(() => BULK_THREAD_NICE));
   });

@@ -1,11 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { INPUT_FLOATS, openModelSession } from "../../src/inference/model-session.ts";
 import { openModelThread } from "../../src/inference/model-thread.ts";
 import { photoModel } from "../../src/inference/photo-model.ts";
 import { BULK_THREAD_NICE } from "../../src/runtime/thread-priority.ts";
 import { loadPipelineProjection, PIPELINE } from "../../src/services.ts";
 import { MODEL_PATH, requireModel, waitFor } from "../helpers/environment.ts";
+import { eventLoopNice, threadPriorities } from "../helpers/thread-priorities.ts";
 
 /** CPU time of the main thread (the event loop; its thread id is the process id), in ms (10 ms clock ticks). */
 function mainThreadCpuMs(): number {
@@ -78,21 +79,15 @@ describe.skipIf(!requireModel("model thread test"))("openModelThread", () => {
   }, 120_000);
 
   test("the model's thread and onnxruntime's threads run at a lower priority than the event loop", async () => {
-    /** This process's threads as [name, nice] (fields 2 and 19 of proc(5)). */
-    const threads = () =>
-      readdirSync("/proc/self/task").map((thread) => {
-        const stat = readFileSync(`/proc/self/task/${thread}/stat`, "utf8");
-        return [stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), Number(stat.split(") ")[1]!.split(" ")[16])] as const;
-      });
     const threaded = await openModelThread({ modelPath: MODEL_PATH!, backend: "native", threads: 2 }, { normalisation: PIPELINE.normalisation });
     try {
       await threaded.embed(batch(), noColours);
       // The worker named "model", and onnxruntime's second pool thread, which it started (and which took its name).
-      const model = threads().filter(([name]) => name === "model");
+      const model = threadPriorities().filter(({ name }) => name === "model");
       expect(model.length).toBeGreaterThanOrEqual(2);
-      expect(model.map(([, nice]) => nice)).toEqual(model.map(() => BULK_THREAD_NICE));
+      expect(model.map(({ nice }) => nice)).toEqual(model.map(() => BULK_THREAD_NICE));
       // The event loop's thread keeps its priority.
-      expect(Number(readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8").split(") ")[1]!.split(" ")[16])).toBe(0);
+      expect(eventLoopNice()).toBe(0);
     } finally {
       await threaded.close();
     }

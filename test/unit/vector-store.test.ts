@@ -7,6 +7,9 @@ import { EmbeddedIndex } from "../../src/store/embedded-index.ts";
 import { levelOf } from "../../src/store/merge-policy.ts";
 import { type StoreOptions, StoreError, VectorStore } from "../../src/store/vector-store.ts";
 import { describeIndexContract } from "../helpers/index-contract.ts";
+import { eventLoopNice, threadPriorities } from "../helpers/thread-priorities.ts";
+import { BULK_THREAD_NICE, SEARCH_THREAD_NICE } from "../../src/runtime/thread-priority.ts";
+import { SEARCH_THREAD_NAME } from "../../src/store/search-threads.ts";
 import { tempDir, waitFor } from "../helpers/environment.ts";
 import { copyAsCrash, distinct, DIMENSIONS, PIPELINE, unit } from "../helpers/store-vectors.ts";
 
@@ -157,6 +160,20 @@ describe("VectorStore segments", () => {
     expect(searchesOnThreads).toBe(queries.length - 1);
     expect(batchesOnThreads).toBeGreaterThanOrEqual(2); // the two sizes never share one
     expect(batchesOnThreads).toBeLessThan(searchesOnThreads / 2);
+    await store.close();
+  });
+
+  test("the search threads run below the event loop and above bulk work", async () => {
+    await using dir = await tempDir();
+    const store = await open(dir.path, { sealSize: 16, exactBelow: 8 });
+    for (let id = 1; id <= 100; id++) await store.put(id, distinct(id));
+    await store.idle();
+    await startSearchThreads(store);
+    const search = threadPriorities().filter(({ name }) => name === SEARCH_THREAD_NAME);
+    expect(search).toHaveLength(store.stats().searchThreads);
+    expect(search.map(({ nice }) => nice)).toEqual(search.map(() => SEARCH_THREAD_NICE));
+    expect(eventLoopNice()).toBeLessThan(SEARCH_THREAD_NICE);
+    expect(SEARCH_THREAD_NICE).toBeLessThan(BULK_THREAD_NICE);
     await store.close();
   });
 
