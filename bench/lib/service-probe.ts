@@ -52,14 +52,23 @@ export interface Latency {
 }
 
 /** `requests` GET /similar-products/{id} for ids from `pick` (or `path` itself), by `clients` concurrent clients. */
-export async function similarLatency(url: string, pick: () => number, requests: number, clients: number, path?: string): Promise<Latency> {
+export function similarLatency(url: string, pick: () => number, requests: number, clients: number, path?: string): Promise<Latency> {
+  let sent = 0;
+  return timedRequests(url, pick, clients, path, () => sent++ < requests);
+}
+
+/** The same for `seconds`: a client sends no request once they have passed. */
+export function similarLatencyFor(url: string, pick: () => number, seconds: number, clients: number): Promise<Latency> {
+  const until = performance.now() + seconds * 1000;
+  return timedRequests(url, pick, clients, undefined, () => performance.now() < until);
+}
+
+async function timedRequests(url: string, pick: () => number, clients: number, path: string | undefined, another: () => boolean): Promise<Latency> {
   const times: number[] = [];
   const started = performance.now();
-  let sent = 0;
   await Promise.all(
     Array.from({ length: clients }, async () => {
-      while (sent < requests) {
-        sent++;
+      while (another()) {
         const t = performance.now();
         const answer = await fetch(`${url}${path ?? `/similar-products/${pick()}?top_n=10`}`);
         if (answer.status !== 200) throw new Error(`similar-products answered ${answer.status}: ${await answer.text()}`);
