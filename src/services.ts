@@ -9,6 +9,7 @@ import { reportingFailures } from "./catalog/reporting-catalog.ts";
 import { type Config, DEFAULT_PRECISION, type InferencePrecision } from "./config.ts";
 import { AppError } from "./errors.ts";
 import { Embedder } from "./inference/embedder.ts";
+import { checkModelPrecision } from "./inference/model-precision.ts";
 import { openModelThread } from "./inference/model-thread.ts";
 import type { DecodeOptions, LargeJpegDecoding, ResizeFilter } from "./inference/image-decoder.ts";
 import type { FitMode, VectorNormalisation } from "./inference/preprocess.ts";
@@ -114,6 +115,7 @@ export interface ServicesOptions {
 }
 
 export async function createServices(config: Config, options: ServicesOptions = {}): Promise<Services> {
+  checkModelPrecision(config.modelPath, config.inference.precision);
   const observer = options.observer ?? silentObserver;
   const projection = loadPipelineProjection();
   const [session, { index: store, migration }] = await Promise.all([
@@ -180,6 +182,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
  * nothing, so it is safe beside a service using the same index. Null when there is no index.
  */
 export async function openSearchOnly(config: Config): Promise<{ similarity: SimilarityService; close(): Promise<void> } | null> {
+  checkModelPrecision(config.modelPath, config.inference.precision);
   const projection = loadPipelineProjection();
   const store = await openIndexReadOnly({ dataDir: config.dataDir, ...config.vectorStore }, { dimensions: projection.outputDims, pipeline: pipelineName(config.inference.precision) });
   if (!store) return null;

@@ -1,9 +1,10 @@
-// What `serve` checks before it says "listening": the catalogue folder, the model file and DATA_DIR (free for this
-// process), so that a start that cannot work stops at once with one line, instead of answering /health and failing
-// in its first task or a moment later.
+// What `serve` checks before it says "listening": the catalogue folder, the model file (readable, of
+// INFERENCE_PRECISION) and DATA_DIR (free for this process), so that a start that cannot work stops at once with one
+// line, instead of answering /health and failing in its first task or a moment later.
 import { constants } from "node:fs";
 import { access, mkdir, stat } from "node:fs/promises";
 import type { Config } from "../config.ts";
+import { checkModelPrecision } from "../inference/model-precision.ts";
 import { isStandalone } from "../runtime/standalone.ts";
 import { lockDataDir } from "../store/data-dir-lock.ts";
 
@@ -30,6 +31,11 @@ export async function checkStartable(config: Config): Promise<void> {
         `cannot read the model at ${config.modelPath} (MODEL_PATH): ${error.code ?? error.message}; ${remedy}`,
       );
     });
+    try {
+      checkModelPrecision(config.modelPath, config.inference.precision);
+    } catch (error) {
+      throw new StartupError((error as Error).message);
+    }
   }
   // With the index in PostgreSQL, DATA_DIR holds nothing of it: replicas on one host may share it.
   if (config.vectorStore.url) return;

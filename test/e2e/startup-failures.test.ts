@@ -41,6 +41,18 @@ describe.if(HAVE_MODEL)("serve refuses to start, in one line, before it listens"
     });
   });
 
+  test("MODEL_PATH is a model of the other precision than INFERENCE_PRECISION", async () => {
+    await using dir = await tempDir("fip-start-");
+    const result = await start({ CATALOG_DIR: dir.path, DATA_DIR: join(dir.path, "data"), ...TEST_MODEL, INFERENCE_PRECISION: "int8" });
+    expect(result).toEqual({
+      exitCode: 1,
+      lines: [
+        `failed to start: the model at ${TEST_MODEL.MODEL_PATH} (MODEL_PATH) is an fp32 model, but INFERENCE_PRECISION is int8: ` +
+          "set INFERENCE_PRECISION=fp32, or unset MODEL_PATH",
+      ],
+    });
+  });
+
   test("another process holds DATA_DIR", async () => {
     await using dir = await tempDir("fip-start-");
     const dataDir = join(dir.path, "data");
