@@ -2,7 +2,7 @@
 // model: index's summary counts the files it skipped because they are not named `<id>.jpg` (.jpeg, .png, .webp), and
 // search's image_url follows PORT and PUBLIC_URL like the service's answers.
 import { expect, test } from "bun:test";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { makePhoto, REPO_ROOT } from "../helpers/catalog-server.ts";
 import { requireModel, TEST_MODEL, tempDir } from "../helpers/environment.ts";
@@ -33,13 +33,28 @@ test.if(HAVE_MODEL)("index counts and names the files it skipped; search names t
   expect(await search({ PUBLIC_URL: "https://fip.example" })).toMatchObject([{ id: 2, image_url: "https://fip.example/products/2/image" }]);
 }, 120_000);
 
-async function run(args: string[], env: Record<string, string>): Promise<{ stdout: string; exitCode: number }> {
+test.if(HAVE_MODEL)("index and search refuse a model of the other precision than INFERENCE_PRECISION, and write nothing", async () => {
+  await using dir = await tempDir("fip-index-");
+  const photos = join(dir.path, "photos");
+  await mkdir(photos);
+  await writeFile(join(photos, "1.jpg"), makePhoto(1));
+  const dataDir = join(dir.path, "data");
+  const refusal = `the model at ${TEST_MODEL.MODEL_PATH} (MODEL_PATH) is an fp32 model, but INFERENCE_PRECISION is int8`;
+  for (const args of [["index", photos], ["search", join(photos, "1.jpg")]]) {
+    const { exitCode, stderr } = await run(args, { DATA_DIR: dataDir, INFERENCE_PRECISION: "int8" });
+    expect(exitCode).toBe(1);
+    expect(stderr).toContain(refusal);
+  }
+  expect(await readdir(dataDir).catch(() => [])).not.toContain("manifest.json");
+}, 60_000);
+
+async function run(args: string[], env: Record<string, string>): Promise<{ stdout: string; stderr: string; exitCode: number }> {
   const child = Bun.spawn([process.execPath, "src/main.ts", ...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? "", TMPDIR: process.env.TMPDIR ?? "/tmp", ...TEST_MODEL, ...env },
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [stdout, exitCode] = await Promise.all([new Response(child.stdout).text(), child.exited]);
-  return { stdout, exitCode };
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  return { stdout, stderr, exitCode };
 }
