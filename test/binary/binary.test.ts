@@ -189,7 +189,11 @@ describe.skipIf(!HAS_BINARY)("the compiled binary, copied alone into a temp dir"
       );
       const model = inSandbox("own-model.onnx");
       await copyFile(join(REPO_ROOT, "models/resnet50.onnx"), model);
-      await using service = await sandbox.serve({ ...env, MODEL_PATH: model });
+      // An fp32 model under the default precision (int8) would file its vectors under the int8 model's name.
+      const otherPrecision = await sandbox.run(["serve"], { ...env, MODEL_PATH: model });
+      expect(otherPrecision.exitCode).toBe(1);
+      expect(otherPrecision.stderr).toContain(`the model at ${model} (MODEL_PATH) is an fp32 model, but INFERENCE_PRECISION is int8`);
+      await using service = await sandbox.serve({ ...env, MODEL_PATH: model, INFERENCE_PRECISION: "fp32" });
       expect(service.logs()).toContain(`model: ${model}`);
     });
 
