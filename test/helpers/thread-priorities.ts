@@ -11,8 +11,7 @@ export interface ThreadPriority {
 export function threadPriorities(): ThreadPriority[] {
   return readdirSync("/proc/self/task").flatMap((tid) => {
     try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
-      return [{ name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), nice: Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]) }];
+      return [priorityOf(Number(tid))];
     } catch {
       return []; // ended meanwhile
     }
@@ -21,6 +20,10 @@ export function threadPriorities(): ThreadPriority[] {
 
 /** The event loop's thread (its id is the process's). */
 export function eventLoopNice(): number {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
-  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+  return priorityOf(process.pid).nice;
+}
+
+function priorityOf(tid: number): ThreadPriority {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+  return { name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), nice: Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]) };
 }

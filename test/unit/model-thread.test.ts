@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { INPUT_FLOATS, openModelSession } from "../../src/inference/model-session.ts";
-import { openModelThread } from "../../src/inference/model-thread.ts";
+import { MODEL_THREAD_NAME, openModelThread } from "../../src/inference/model-thread.ts";
 import { photoModel } from "../../src/inference/photo-model.ts";
 import { BULK_THREAD_NICE } from "../../src/runtime/thread-priority.ts";
 import { loadPipelineProjection, PIPELINE } from "../../src/services.ts";
@@ -82,8 +82,8 @@ describe.skipIf(!requireModel("model thread test"))("openModelThread", () => {
     const threaded = await openModelThread({ modelPath: MODEL_PATH!, backend: "native", threads: 2 }, { normalisation: PIPELINE.normalisation });
     try {
       await threaded.embed(batch(), noColours);
-      // The worker named "model", and onnxruntime's second pool thread, which it started (and which took its name).
-      const model = threadPriorities().filter(({ name }) => name === "model");
+      // The model's worker, and onnxruntime's second pool thread, which it started (and which took its name).
+      const model = threadPriorities().filter(({ name }) => name === MODEL_THREAD_NAME);
       expect(model.length).toBeGreaterThanOrEqual(2);
       expect(model.map(({ nice }) => nice)).toEqual(model.map(() => BULK_THREAD_NICE));
       // The event loop's thread keeps its priority.

@@ -15,15 +15,19 @@ import { copyAsCrash, distinct, DIMENSIONS, PIPELINE, unit } from "../helpers/st
 
 const TINY: Partial<StoreOptions> = { sealSize: 4, mergeFactor: 2, exactBelow: 3 };
 
-function threadsReady(store: VectorStore): boolean {
-  const { searchThreads, searchThreadsReady } = store.stats();
-  return searchThreadsReady > 0 && searchThreadsReady === searchThreads;
+/** Until every search thread has started and answered. */
+async function searchThreadsReady(store: VectorStore): Promise<void> {
+  const ready = () => {
+    const { searchThreads, searchThreadsReady } = store.stats();
+    return searchThreadsReady > 0 && searchThreadsReady === searchThreads;
+  };
+  await waitFor(() => (ready() ? true : undefined), { timeoutMs: 5_000, what: "the search threads to start" });
 }
 
 /** Overlapping searches start the search threads; later ones go to them once they are ready. */
 async function startSearchThreads(store: VectorStore): Promise<void> {
   await Promise.all([store.nearest(distinct(1), 1), store.nearest(distinct(2), 1)]);
-  await waitFor(() => (threadsReady(store) ? true : undefined), { timeoutMs: 5_000, what: "the search threads to start" });
+  await searchThreadsReady(store);
 }
 
 for (const [name, sizes] of [
@@ -114,6 +118,14 @@ describe("VectorStore segments", () => {
   const open = (dataDir: string, options: Partial<StoreOptions> = {}) =>
     VectorStore.open({ dataDir, dimensions: DIMENSIONS, pipeline: PIPELINE, ...TINY, sealWhenIdleMs: 0, ...options });
 
+  /** 100 products in sealed segments with graphs (and a few in memory), settled: what the search threads search. */
+  async function openWithSegments(dataDir: string, options: Partial<StoreOptions> = {}): Promise<VectorStore> {
+    const store = await open(dataDir, { sealSize: 16, exactBelow: 8, ...options });
+    for (let id = 1; id <= 100; id++) await store.put(id, distinct(id));
+    await store.idle();
+    return store;
+  }
+
   test("a store at rest seals its recent changes, so it is searched through graphs", async () => {
     await using dir = await tempDir();
     const store = await open(dir.path, { sealSize: 1000, exactBelow: 2, sealWhenIdleMs: 50 });
@@ -130,9 +142,7 @@ describe("VectorStore segments", () => {
 
   test("the sealed segments are searched on the search threads, with the same answers, while changes go on", async () => {
     await using dir = await tempDir();
-    const store = await open(dir.path, { sealSize: 16, exactBelow: 8 });
-    for (let id = 1; id <= 100; id++) await store.put(id, distinct(id));
-    await store.idle();
+    const store = await openWithSegments(dir.path);
     expect(store.stats().segments.length).toBeGreaterThan(0);
     await startSearchThreads(store);
     const queries = Array.from({ length: 40 }, (_, i) => distinct(500 + i));
@@ -148,9 +158,7 @@ describe("VectorStore segments", () => {
 
   test("searches that overlap go to the threads in batches, each answered as if alone", async () => {
     await using dir = await tempDir();
-    const store = await open(dir.path, { sealSize: 16, exactBelow: 8 });
-    for (let id = 1; id <= 100; id++) await store.put(id, distinct(id));
-    await store.idle();
+    const store = await openWithSegments(dir.path);
     await startSearchThreads(store);
     const queries = Array.from({ length: 40 }, (_, i) => distinct(500 + i));
     // Two sizes of answer: a batch holds one k, so each search explores as much as it would alone.
@@ -165,9 +173,7 @@ describe("VectorStore segments", () => {
 
   test("the search threads run below the event loop and above bulk work", async () => {
     await using dir = await tempDir();
-    const store = await open(dir.path, { sealSize: 16, exactBelow: 8 });
-    for (let id = 1; id <= 100; id++) await store.put(id, distinct(id));
-    await store.idle();
+    const store = await openWithSegments(dir.path);
     await startSearchThreads(store);
     const search = threadPriorities().filter(({ name }) => name === SEARCH_THREAD_NAME);
     expect(search).toHaveLength(store.stats().searchThreads);
@@ -180,9 +186,7 @@ describe("VectorStore segments", () => {
   test("an idle search thread stops; searches that come while the threads start again are answered here meanwhile", async () => {
     await using dir = await tempDir();
     // Long enough an idle time for the test to see the threads ready before they stop again.
-    const store = await open(dir.path, { sealSize: 16, exactBelow: 8, searchThreadIdleMs: 500 });
-    for (let id = 1; id <= 100; id++) await store.put(id, distinct(id));
-    await store.idle();
+    const store = await openWithSegments(dir.path, { searchThreadIdleMs: 500 });
     const queries = Array.from({ length: 8 }, (_, i) => distinct(500 + i));
     const expected = queries.map((query) => store.search(query, 5));
     let onThreads = 0;
@@ -191,7 +195,7 @@ describe("VectorStore segments", () => {
       // searches do not wait for that; they are answered on this thread while the threads start.
       expect(await Promise.all(queries.map((query) => store.nearest(query, 5)))).toEqual(expected);
       expect(store.stats().searchesOnThreads).toBe(onThreads);
-      await waitFor(() => (threadsReady(store) ? true : undefined), { timeoutMs: 5_000, what: "the threads to start" });
+      await searchThreadsReady(store);
       // Started: all but the first of overlapping searches go to them.
       expect(await Promise.all(queries.map((query) => store.nearest(query, 5)))).toEqual(expected);
       onThreads += queries.length - 1;
