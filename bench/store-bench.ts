@@ -35,8 +35,9 @@ const WARM_UP_REQUESTS = 2000;
 /**
  * Sequential and concurrent runs alternate, and the throughput ratio is taken per round: on a shared VM one run's
  * rate drifts by a fifth from the next, so a ratio of two runs minutes apart measures the drift as much as the code.
- * Sequential requests after a concurrent burst run slower than on a service that has had one client, which flatters
- * the per-round ratio: the table also gives the concurrent rounds against the sequential run before any burst.
+ * The table also gives the concurrent rounds against the sequential run before any burst. That run is the
+ * process's first searches, slowed by its warm-up (the JIT, first touches of its mappings): at 10,000 and 100,000
+ * products it ran 23-27% slower than the later sequential runs, which flatters that reading (docs/performance.md).
  */
 const ROUNDS = 7;
 /** Each round's sequential run and concurrent run: at 100,000 products 500 and 1,000 requests took under half a
