@@ -6,6 +6,12 @@ const EMPTY = 0; // product ids start at 1
 const MIN_CAPACITY = 16;
 const MAX_LOAD = 0.7;
 
+export interface IdTableCopy {
+  keys: Uint32Array<ArrayBuffer>;
+  values: Float64Array<ArrayBuffer>;
+  size: number;
+}
+
 export class IdTable {
   #keys = new Uint32Array(MIN_CAPACITY);
   #values = new Float64Array(MIN_CAPACITY);
@@ -15,6 +21,21 @@ export class IdTable {
 
   get size(): number {
     return this.#size;
+  }
+
+  /** Its entries as two arrays another thread can take over (`IdTable.from`); later changes do not reach them. */
+  copy(): IdTableCopy {
+    return { keys: this.#keys.slice(), values: this.#values.slice(), size: this.#size };
+  }
+
+  static from(copy: IdTableCopy): IdTable {
+    const table = new IdTable();
+    table.#keys = copy.keys;
+    table.#values = copy.values;
+    table.#mask = copy.keys.length - 1;
+    table.#shift = 32 - Math.log2(copy.keys.length);
+    table.#size = copy.size;
+    return table;
   }
 
   get(id: number): number | undefined {

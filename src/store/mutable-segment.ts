@@ -6,6 +6,15 @@ import { type RowMatch, type Segment, splitMatches } from "./segment-file.ts";
 
 const INITIAL_ROWS = 64;
 
+export interface MutableSegmentCopy {
+  number: number;
+  dimensions: number;
+  ids: Uint32Array<ArrayBuffer>;
+  vectors: Float32Array<ArrayBuffer>;
+  deletions: number[];
+  changes: number;
+}
+
 export class MutableSegment implements Segment {
   readonly number: number;
   readonly #dimensions: number;
@@ -22,6 +31,29 @@ export class MutableSegment implements Segment {
     this.#dimensions = dimensions;
     this.#vectors = new Float32Array(INITIAL_ROWS * dimensions);
     this.#ids = new Uint32Array(INITIAL_ROWS);
+  }
+
+  /** Its rows and deletions so far, for another thread to rebuild it (`MutableSegment.from`). */
+  copy(): MutableSegmentCopy {
+    return {
+      number: this.number,
+      dimensions: this.#dimensions,
+      ids: this.#ids.slice(0, this.#rows),
+      vectors: this.vectors.slice(),
+      deletions: [...this.deletions],
+      changes: this.changes,
+    };
+  }
+
+  static from(copy: MutableSegmentCopy): MutableSegment {
+    const segment = new MutableSegment(copy.number, copy.dimensions);
+    while (segment.#ids.length < copy.ids.length) segment.#grow();
+    segment.#ids.set(copy.ids);
+    segment.#vectors.set(copy.vectors);
+    segment.#rows = copy.ids.length;
+    for (const id of copy.deletions) segment.deletions.add(id);
+    segment.changes = copy.changes;
+    return segment;
   }
 
   get rows(): number {

@@ -189,7 +189,7 @@ export class SegmentMaintenance {
       const previousJournal = this.#manifestJournal;
       this.#manifestJournal = journalNumber;
       await writeManifest(dir, { ...this.#manifest(), segments: [...this.#set.sealed.map(entryOf), entryOf(output)] });
-      this.#set.replace([frozen], output, rows.map((row) => ({ segment: frozen.number, row })));
+      this.#set.replace([frozen.number], output, rows.map((row) => ({ segment: frozen.number, row })));
       this.seals++;
       for (let number = previousJournal; number < journalNumber; number++) await rm(join(dir, journalName(number)), { force: true });
     });
@@ -226,7 +226,7 @@ export class SegmentMaintenance {
           const at = entries.findIndex((entry) => entry.number === inputs[0]!.number);
           entries.splice(at, inputs.length, entryOf(output));
           await writeManifest(dir, { ...this.#manifest(), segments: entries });
-          this.#set.replace(inputs, output, origins);
+          this.#set.replace(inputs.map((input) => input.number), output, origins);
           this.merges++;
           for (const input of inputs) {
             for (const name of segmentFileNames(input.number)) await rm(join(dir, name), { force: true });

@@ -2,8 +2,8 @@
 // sealed, until its file is listed), and which row of which segment holds each product's current vector. A product's
 // current row is the newest it has; older rows of it are dead and skipped by searches until a merge drops them.
 import type { JournalRecord } from "./journal.ts";
-import { IdTable } from "./id-table.ts";
-import { MutableSegment } from "./mutable-segment.ts";
+import { IdTable, type IdTableCopy } from "./id-table.ts";
+import { MutableSegment, type MutableSegmentCopy } from "./mutable-segment.ts";
 import type { SearchThreads, SegmentMatches } from "./search-threads.ts";
 import { squaredDistance } from "./squared-distance.ts";
 import type { RowMatch, SealedSegment, Segment, SegmentSource } from "./segment-file.ts";
@@ -12,6 +12,22 @@ export interface Neighbour {
   id: number;
   /** Squared L2 distance. */
   distance: number;
+}
+
+/** A change to the set, as a mirror on another thread replays it (store-mirror.ts). */
+export type SetChange =
+  | { kind: "apply"; record: JournalRecord }
+  | { kind: "freeze"; number: number }
+  | { kind: "replace"; inputs: number[]; output: SegmentSource; origins: { segment: number; row: number }[] };
+
+/** The whole set as plain data, for another thread to rebuild it exactly (`SegmentSet.fromSnapshot`). */
+export interface SetSnapshot {
+  dimensions: number;
+  sealed: SegmentSource[];
+  sealing: MutableSegmentCopy | null;
+  mutable: MutableSegmentCopy;
+  current: IdTableCopy;
+  liveRows: [number, number][];
 }
 
 const ROWS_PER_SEGMENT = 2 ** 32;
@@ -27,7 +43,7 @@ export class SegmentSet {
   sealing: MutableSegment | null = null;
   readonly #byNumber = new Map<number, Segment>();
   /** Product id -> the segment and row of its current vector. */
-  readonly #current = new IdTable();
+  #current = new IdTable();
   /** Segment number -> rows still current. */
   readonly #liveRows = new Map<number, number>();
   #sortedIds: Uint32Array | null = null;
@@ -35,10 +51,38 @@ export class SegmentSet {
   searchesOnThreads = 0;
   /** Changes whenever sealed segments are added or replaced. */
   #layout = 0;
+  /** Told of every change after it is applied (a mirror's feed). */
+  onChange: ((change: SetChange) => void) | null = null;
 
   constructor(dimensions: number, mutableNumber: number) {
     this.#dimensions = dimensions;
     this.mutable = this.#register(new MutableSegment(mutableNumber, dimensions));
+  }
+
+  /** Rebuilds a set from `snapshot`, opening its sealed segments with `open`. */
+  static fromSnapshot(snapshot: SetSnapshot, open: (source: SegmentSource) => SealedSegment): SegmentSet {
+    const set = new SegmentSet(snapshot.dimensions, snapshot.mutable.number);
+    set.sealed = snapshot.sealed.map((source) => set.#register(open(source)));
+    if (snapshot.sealing) set.sealing = set.#register(MutableSegment.from(snapshot.sealing));
+    set.mutable = set.#register(MutableSegment.from(snapshot.mutable));
+    set.#current = IdTable.from(snapshot.current);
+    for (const [segment, live] of snapshot.liveRows) set.#liveRows.set(segment, live);
+    return set;
+  }
+
+  snapshot(): SetSnapshot {
+    return {
+      dimensions: this.#dimensions,
+      sealed: this.sealed.map((segment) => segment.source),
+      sealing: this.sealing?.copy() ?? null,
+      mutable: this.mutable.copy(),
+      current: this.#current.copy(),
+      liveRows: [...this.#liveRows],
+    };
+  }
+
+  get dimensions(): number {
+    return this.#dimensions;
   }
 
   get count(): number {
@@ -79,6 +123,7 @@ export class SegmentSet {
       this.mutable.recordDeletion(record.id);
     }
     if (existed !== (record.op === "put")) this.#sortedIds = null;
+    this.onChange?.({ kind: "apply", record });
   }
 
   /** Adds a sealed segment at the newest end, as loaded from the manifest: its rows and deletions override older ones. */
@@ -97,16 +142,17 @@ export class SegmentSet {
   freeze(nextNumber: number): MutableSegment {
     this.sealing = this.mutable;
     this.mutable = this.#register(new MutableSegment(nextNumber, this.#dimensions));
+    this.onChange?.({ kind: "freeze", number: nextNumber });
     return this.sealing;
   }
 
   /**
-   * Replaces `inputs` (neighbours in `sealed`, or the frozen mutable segment) with `output`, whose row i was row
+   * Replaces the segments numbered `inputs` (neighbours in `sealed`, or the frozen mutable segment) with `output`, whose row i was row
    * `origins[i]` of an input: rows that are still current move to the output, the others stay dead in it.
    */
-  replace(inputs: Segment[], output: SealedSegment, origins: { segment: number; row: number }[]): void {
+  replace(inputs: number[], output: SealedSegment, origins: { segment: number; row: number }[]): void {
     this.#layout++;
-    const numbers = new Set(inputs.map((input) => input.number));
+    const numbers = new Set(inputs);
     let live = 0;
     origins.forEach(({ segment, row }, outputRow) => {
       const id = output.ids[outputRow]!;
@@ -128,6 +174,13 @@ export class SegmentSet {
     else kept.splice(at, 0, output);
     this.sealed = kept;
     if (this.sealing && numbers.has(this.sealing.number)) this.sealing = null;
+    this.onChange?.({ kind: "replace", inputs, output: output.source, origins });
+  }
+
+  /** The `k` current vectors nearest to `vector`, nearest first, searched at once on this thread. */
+  searchOne(vector: Float32Array, k: number): Neighbour[] {
+    if (this.count === 0 || k <= 0) return [];
+    return this.search(ownBuffer(vector), 1, Math.min(k, this.count), 1)[0]!;
   }
 
   /**
@@ -233,4 +286,12 @@ export class SegmentSet {
 
 function sourcesOf(plans: { segment: SealedSegment; wanted: number }[]): { source: SegmentSource; wanted: number }[] {
   return plans.map(({ segment, wanted }) => ({ source: segment.source, wanted }));
+}
+
+/**
+ * USearch's exact search reads a typed array from the start of its buffer, ignoring a view's offset: a view (stored
+ * vectors are views into mapped files) is copied out before it is handed over.
+ */
+function ownBuffer(vector: Float32Array): Float32Array {
+  return vector.byteOffset === 0 && vector.buffer.byteLength === vector.byteLength ? vector : vector.slice();
 }

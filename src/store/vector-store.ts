@@ -17,6 +17,7 @@ import { SearchRouting } from "./search-routing.ts";
 import { IDLE_STOP_MS } from "./search-threads.ts";
 import { DEFAULT_GRAPH, type GraphOptions } from "./segment-file.ts";
 import { SegmentMaintenance } from "./segment-maintenance.ts";
+import { MirrorFeed } from "./store-mirror.ts";
 import type { Neighbour, SegmentSet } from "./segment-set.ts";
 import { loadIndex } from "./store-loading.ts";
 import { StoreError } from "./store-error.ts";
@@ -94,6 +95,8 @@ export class VectorStore {
   #closed = false;
   readonly #routing: SearchRouting;
   #changes = 0;
+  /** Copies of the view on other threads (store-mirror.ts); a write settles once each has it. */
+  readonly #mirrors = new Set<MirrorFeed>();
 
   private constructor(options: StoreOptions, readOnly: boolean) {
     this.#options = {
@@ -180,8 +183,7 @@ export class VectorStore {
 
   /** The `k` stored vectors nearest to `vector`, nearest first, searched at once on this thread. */
   search(vector: Float32Array, k: number): Neighbour[] {
-    if (this.#set.count === 0 || k <= 0) return [];
-    return this.#set.search(ownBuffer(vector), 1, Math.min(k, this.#set.count), 1)[0]!;
+    return this.#set.searchOne(vector, k);
   }
 
   /**
@@ -191,7 +193,7 @@ export class VectorStore {
    */
   async nearest(vector: Float32Array, k: number): Promise<Neighbour[]> {
     if (this.#set.count === 0 || k <= 0) return [];
-    return this.#routing.nearest(vector, Math.min(k, this.#set.count), this.#readOnly || this.#closed);
+    return this.#routing.nearest(vector, Math.min(k, this.#set.count), this.#readOnly || this.#closed || this.#mirrors.size > 0);
   }
 
   /**
@@ -210,13 +212,13 @@ export class VectorStore {
     const commit = this.#writable();
     if (!this.#order.claim(id, sequence)) {
       // The newer change that won may not be on disk yet; this answer must not outrun it.
-      await commit.allDurable;
+      await Promise.all([commit.allDurable, this.#mirrored()]);
       return { applied: false };
     }
     const record: JournalRecord = { op: "put", id, vector };
     this.#set.apply(record);
     this.#changes++;
-    await commit.write(record);
+    await Promise.all([commit.write(record), this.#mirrored()]);
     return { applied: true };
   }
 
@@ -226,14 +228,30 @@ export class VectorStore {
     if (!this.#order.claim(id, sequence) || !this.#set.has(id)) {
       // Whatever decided the outcome (a newer change, or an earlier delete) may not be on disk yet.
       const outcome = { applied: this.#order.isLatest(id, sequence), existed: this.#set.has(id) };
-      await commit.allDurable;
+      await Promise.all([commit.allDurable, this.#mirrored()]);
       return outcome;
     }
     const record: JournalRecord = { op: "delete", id };
     this.#set.apply(record);
     this.#changes++;
-    await commit.write(record);
+    await Promise.all([commit.write(record), this.#mirrored()]);
     return { applied: true, existed: true };
+  }
+
+  /**
+   * Keeps a copy of the store's view on the thread at the other end of `port` (StoreMirror.attach there), for that
+   * thread to search and read itself; from now on a write settles once the copy has it too. Close the feed when that
+   * thread stops. That thread searches on a core of its own (a second HTTP loop), so while it is mirrored this
+   * store searches on its own thread, not the search threads, which would compete with it for the cores.
+   */
+  mirrorTo(port: MessagePort): MirrorFeed {
+    if (this.#readOnly) throw new StoreError("a read-only store has no changes to mirror");
+    const feed = new MirrorFeed(this.#set, port, () => this.#mirrors.delete(feed));
+    this.#mirrors.add(feed);
+    this.#set.onChange = (change) => {
+      for (const mirror of this.#mirrors) mirror.send(change);
+    };
+    return feed;
   }
 
   stats(): StoreStats {
@@ -268,8 +286,13 @@ export class VectorStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#routing.close();
+    for (const mirror of this.#mirrors) mirror.close();
     await this.#maintenance?.close();
     await this.#lock?.release();
+  }
+
+  #mirrored(): Promise<unknown> {
+    return this.#mirrors.size === 0 ? Promise.resolve() : Promise.all([...this.#mirrors].map((mirror) => mirror.caughtUp()));
   }
 
   #writable(): GroupCommit {
@@ -283,13 +306,4 @@ export class VectorStore {
     this.#set = set;
     if (!this.#readOnly) this.#maintenance = await SegmentMaintenance.start(this.#options, set, nextNumber);
   }
-
-}
-
-/**
- * USearch's exact search reads a typed array from the start of its buffer, ignoring a view's offset: a view (stored
- * vectors are views into mapped files) is copied out before it is handed over.
- */
-function ownBuffer(vector: Float32Array): Float32Array {
-  return vector.byteOffset === 0 && vector.buffer.byteLength === vector.byteLength ? vector : vector.slice();
 }
