@@ -24,7 +24,7 @@ import type { BunPlugin } from "bun";
 const REPO_ROOT = resolve(import.meta.dir, "..");
 const SOURCE_ROOT = resolve(REPO_ROOT, "src");
 const ENTRY = resolve(SOURCE_ROOT, "main.ts");
-const WORKERS = ["inference/decode-worker.ts", "inference/model-worker.ts", "store/segment-worker.ts", "store/search-worker.ts"].map((path) => resolve(SOURCE_ROOT, path));
+const WORKERS = ["inference/decode-worker.ts", "inference/model-worker.ts", "store/segment-worker.ts", "store/search-worker.ts", "http/extra-loop-worker.ts"].map((path) => resolve(SOURCE_ROOT, path));
 const LOADER = resolve(REPO_ROOT, "src/runtime/native-libraries.ts");
 const MODELS = ["models/resnet50.onnx", "models/resnet50-int8.onnx"].map((path) => resolve(REPO_ROOT, path));
 

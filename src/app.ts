@@ -13,7 +13,7 @@ import { headLikeGet } from "./http/head-requests.ts";
 import { mountOpenApiDocument } from "./http/openapi-document.ts";
 import { observeRequests } from "./http/request-log.ts";
 import type { Logger } from "./observability/log.ts";
-import type { ServiceMetrics } from "./observability/metrics.ts";
+import type { RequestRecorder, ServiceMetrics } from "./observability/metrics.ts";
 import { API_KEY_SCHEMES } from "./http/schemas.ts";
 import { securityHeaders } from "./http/security-headers.ts";
 import { createDuplicatesRouter } from "./routes/duplicates/duplicates.router.ts";
@@ -47,6 +47,34 @@ export interface AppDeps {
 }
 
 export function createApp(deps: AppDeps) {
+  const app = createAppShell(deps);
+  app
+    .route("/", createHealthRouter(deps.services, { readOnly: deps.readOnly ?? false }))
+    .route("/", createEmbeddingsRouter(deps.services))
+    .route("/", createDuplicatesRouter(deps.services))
+    .route("/", createSimilarRouter(deps.services, { maxUploadBytes: deps.maxUploadBytes }))
+    .route("/", createTasksRouter(deps.services))
+    .route("/", createProductsRouter(deps.services))
+    .route("/", createMetricsRouter(deps.metrics));
+
+  for (const [name, scheme] of Object.entries(API_KEY_SCHEMES)) {
+    app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
+  }
+  mountOpenApiDocument(app, deps.version);
+  mountDocsPage(app, "/openapi.json");
+  mountSearchPage(app);
+  return app;
+}
+
+export type App = ReturnType<typeof createAppShell>;
+
+/** What every answer goes through, before and after its route: createApp's, and the extra HTTP loops'. */
+export type ShellDeps = Pick<AppDeps, "isShuttingDown" | "logger" | "access" | "corsOrigins" | "clientAddress" | "readOnly"> & {
+  metrics: RequestRecorder;
+};
+
+/** The app without routes: error handling, request logging and counting, security headers, access and CORS. */
+export function createAppShell(deps: ShellDeps) {
   const app = new OpenAPIHono({ strict: false, defaultHook: validationHook });
   const allowedMethods = new AllowedMethods(app, { refuseWrites: deps.readOnly });
   app.onError(handleError);
@@ -72,23 +100,5 @@ export function createApp(deps: AppDeps) {
   app.use(requireAccess(deps.access, deps.clientAddress));
   app.use(refuseCrossOriginWrites(corsOrigins));
   app.use(requireJsonBodies());
-
-  app
-    .route("/", createHealthRouter(deps.services, { readOnly: deps.readOnly ?? false }))
-    .route("/", createEmbeddingsRouter(deps.services))
-    .route("/", createDuplicatesRouter(deps.services))
-    .route("/", createSimilarRouter(deps.services, { maxUploadBytes: deps.maxUploadBytes }))
-    .route("/", createTasksRouter(deps.services))
-    .route("/", createProductsRouter(deps.services))
-    .route("/", createMetricsRouter(deps.metrics));
-
-  for (const [name, scheme] of Object.entries(API_KEY_SCHEMES)) {
-    app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
-  }
-  mountOpenApiDocument(app, deps.version);
-  mountDocsPage(app, "/openapi.json");
-  mountSearchPage(app);
   return app;
 }
-
-export type App = ReturnType<typeof createApp>;

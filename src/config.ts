@@ -1,6 +1,7 @@
 // The service's configuration, read once from the environment and validated, so a bad value stops the process at
 // start with one line naming the variable instead of failing later inside a request.
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 import type { LogFormat } from "./observability/log.ts";
 import { hostOf, isNeverFetched } from "./catalog/outbound-policy.ts";
@@ -127,6 +128,8 @@ const variables = z.object({
   CORS_ORIGINS: z.preprocess(emptyAsUnset, z.string().optional()),
   // Leaves time to save within `docker stop`'s default 10 s.
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(8_000),
+  // One per core: each extra loop answers searches on a core of its own (src/http/extra-loop.ts).
+  HTTP_LOOPS: positiveInt(availableParallelism()),
 });
 
 /** Every environment variable the service reads. */
@@ -218,6 +221,8 @@ export interface Config {
   corsOrigins: string[];
   /** After SIGTERM: how long running work may take to finish before it is stopped. */
   shutdownGraceMs: number;
+  /** Event loops answering HTTP on the port: the main one and HTTP_LOOPS - 1 extra (with the embedded index only). */
+  httpLoops: number;
 }
 
 /** Who may do what (see src/http/auth.ts). No keys: writes only from loopback, unless anonymous writes are allowed. */
@@ -295,6 +300,7 @@ export function parseConfig(
     },
     corsOrigins: commaList(e.CORS_ORIGINS),
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    httpLoops: e.HTTP_LOOPS,
   };
 }
 

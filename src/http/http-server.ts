@@ -18,13 +18,24 @@ const SERVER_BODY_LIMIT_BYTES = 1024 * 1024 * 1024;
 /** Stands in for the Host header an HTTP/1.0 request may lack; only the path and query are routed. */
 const PLACEHOLDER_ORIGIN = "http://localhost";
 
+/** What every listener of the service shares (this one, the extra HTTP loops' and their relay's). */
+export const SERVER_LIMITS = { maxRequestBodySize: SERVER_BODY_LIMIT_BYTES, idleTimeout: 120 };
+
+/**
+ * `reusePort`: the extra HTTP loops (extra-loop.ts) listen on the same port, the kernel handing each new connection
+ * to one of them. That lets any later socket of the same user with SO_REUSEPORT share the port too, so the port is
+ * first bound without it: a port another process holds, even another instance of this service, fails as it should.
+ */
 export function startHttpServer(app: App, options: HttpServerOptions): Server<undefined> {
+  const probe = Bun.serve({ hostname: options.hostname, port: options.port, fetch: () => new Response(null, { status: 503 }) });
+  const port = probe.port;
+  probe.stop(true);
   return Bun.serve({
     hostname: options.hostname,
-    port: options.port,
+    port,
     fetch: (request, server) => app.fetch(withAbsoluteUrl(request), server),
-    maxRequestBodySize: SERVER_BODY_LIMIT_BYTES,
-    idleTimeout: 120,
+    reusePort: true,
+    ...SERVER_LIMITS,
   });
 }
 
@@ -32,7 +43,7 @@ export function startHttpServer(app: App, options: HttpServerOptions): Server<un
  * Without a Host header Bun gives the request a bare path as its URL ("/health"), and Hono, which finds the path
  * after the scheme's "://", routes it as its last character ("h").
  */
-function withAbsoluteUrl(request: Request): Request {
+export function withAbsoluteUrl(request: Request): Request {
   if (!request.url.startsWith("/")) return request;
   return new Request(new URL(request.url, PLACEHOLDER_ORIGIN).href, request);
 }

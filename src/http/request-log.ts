@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import type { Logger } from "../observability/log.ts";
-import type { ServiceMetrics } from "../observability/metrics.ts";
+import type { RequestRecorder } from "../observability/metrics.ts";
 import { socketAddress } from "./client-address.ts";
 
 declare module "hono" {
@@ -26,7 +26,7 @@ export function acceptedRequestId(sent: string | undefined): string | undefined 
   return sent && sent.length <= MAX_REQUEST_ID_LENGTH && PRINTABLE_ASCII.test(sent) ? sent : undefined;
 }
 
-export function observeRequests(options: { logger: Logger; metrics: ServiceMetrics }): MiddlewareHandler {
+export function observeRequests(options: { logger: Logger; metrics: RequestRecorder }): MiddlewareHandler {
   const { logger, metrics } = options;
   return async function observeRequest(c, next) {
     const startedAt = performance.now();

@@ -30,11 +30,19 @@ export interface RequestMeasure {
   seconds: number;
 }
 
-export class ServiceMetrics {
+/** Where a request's measure goes: the metrics, or (on an extra HTTP loop) a message to them. */
+export interface RequestRecorder {
+  recordRequest(measure: RequestMeasure): void;
+}
+
+export class ServiceMetrics implements RequestRecorder {
   readonly registry = new Registry();
   readonly observer: ServiceObserver;
   readonly #requests: Counter<"method" | "route" | "status">;
   readonly #requestSeconds: Histogram<"method" | "route">;
+  readonly #extraLoops: Counter<"outcome">;
+  /** Measures taken on other threads, brought in before each rendering (extra-loop.ts). */
+  readonly #gatherers = new Set<() => Promise<void>>();
 
   /** `readServices` gives the loaded services, or null while they load. */
   constructor(readServices: () => Services | null) {
@@ -56,6 +64,12 @@ export class ServiceMetrics {
       help: "Time from a request's arrival to its answer, by method and route template",
       labelNames: ["method", "route"],
       buckets: HTTP_SECONDS_BUCKETS,
+      registers,
+    });
+    this.#extraLoops = new Counter({
+      name: "fip_http_extra_loop_requests_total",
+      help: "Requests that came in on the extra HTTP loops' connections: answered there, or relayed to the main thread",
+      labelNames: ["outcome"],
       registers,
     });
     const tasksFinished = new Counter({
@@ -158,7 +172,20 @@ export class ServiceMetrics {
     return this.registry.contentType;
   }
 
-  render(): Promise<string> {
+  /** Requests that came in on an extra HTTP loop's connections since it last reported. */
+  recordExtraLoop(answered: number, relayed: number): void {
+    this.#extraLoops.inc({ outcome: "answered" }, answered);
+    this.#extraLoops.inc({ outcome: "relayed" }, relayed);
+  }
+
+  /** Has `gather` bring in another thread's measures before each rendering; the returned function stops that. */
+  gatherFrom(gather: () => Promise<void>): () => void {
+    this.#gatherers.add(gather);
+    return () => this.#gatherers.delete(gather);
+  }
+
+  async render(): Promise<string> {
+    await Promise.all([...this.#gatherers].map((gather) => gather()));
     return this.registry.metrics();
   }
 }

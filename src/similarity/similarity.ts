@@ -32,13 +32,14 @@ export interface SimilarityQuery {
 
 export class SimilarityService {
   readonly #store: VectorIndex;
-  readonly #embedder: Embedder;
+  /** Null where no model runs (an extra HTTP loop, which searches by stored product only). */
+  readonly #embedder: Embedder | null;
   readonly #imageUrlTemplate: string;
   readonly #observer: Pick<ServiceObserver, "search">;
 
   constructor(options: {
     store: VectorIndex;
-    embedder: Embedder;
+    embedder: Embedder | null;
     imageUrlTemplate: string;
     observer?: Pick<ServiceObserver, "search">;
   }) {
@@ -61,6 +62,7 @@ export class SimilarityService {
   }
 
   async similarToPhoto(photo: Uint8Array, query: SimilarityQuery): Promise<SimilarProduct[]> {
+    if (!this.#embedder) throw new Error("this similarity service has no model: photos are searched on the main thread");
     const vector = await this.#embedder.embedImage(photo, { interactive: true });
     return this.#answer(await this.#search(vector, query.topN), query);
   }

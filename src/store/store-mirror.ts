@@ -1,5 +1,5 @@
 // A copy of the store's in-memory view on another thread, so that thread can answer reads and searches itself (the
-// server's second HTTP loop, http/second-loop.ts). It is fed over a message port: first a snapshot of the whole view
+// server's extra HTTP loops, http/extra-loop.ts). It is fed over a message port: first a snapshot of the whole view
 // (the sealed segments are mapped again from their files; the page cache is shared), then every change in the order
 // the store applied it. The mirror acknowledges what it has applied, and the store settles a write only once every
 // mirror has it, so a client told its change is stored finds it whichever thread answers its next request.

@@ -241,7 +241,7 @@ export class VectorStore {
   /**
    * Keeps a copy of the store's view on the thread at the other end of `port` (StoreMirror.attach there), for that
    * thread to search and read itself; from now on a write settles once the copy has it too. Close the feed when that
-   * thread stops. That thread searches on a core of its own (a second HTTP loop), so while it is mirrored this
+   * thread stops. That thread searches on a core of its own (an extra HTTP loop), so while it is mirrored this
    * store searches on its own thread, not the search threads, which would compete with it for the cores.
    */
   mirrorTo(port: MessagePort): MirrorFeed {

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { availableParallelism } from "node:os";
 import { ConfigError, imageUrlFor, parseConfig } from "../../src/config.ts";
 
 const api = { CATALOG_API_URL: "https://shop.example/api/" };
@@ -24,6 +25,7 @@ describe("parseConfig", () => {
       access: { apiKeys: [], authReads: false, allowAnonymousWrites: false, metricsRequireKey: false },
       corsOrigins: [],
       shutdownGraceMs: 8000,
+      httpLoops: availableParallelism(),
     });
   });
 
@@ -45,8 +47,10 @@ describe("parseConfig", () => {
       DECODE_WORKERS: "2",
       IMAGE_URL_TEMPLATE: "https://cdn.example/p/{id}.jpg",
       SHUTDOWN_GRACE_MS: "2500",
+      HTTP_LOOPS: "3",
     });
     expect(config.shutdownGraceMs).toBe(2500);
+    expect(config.httpLoops).toBe(3);
     expect(config.catalog).toEqual({ kind: "api", baseUrl: "https://shop.example/api", token: "secret" });
     expect(config.inference).toEqual({ backend: "wasm", precision: "int8", threads: 4, batchSize: 16, decodeWorkers: 2 });
     expect(imageUrlFor(config.imageUrlTemplate, 20)).toBe("https://cdn.example/p/20.jpg");

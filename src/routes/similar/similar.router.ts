@@ -4,23 +4,14 @@ import { AppError } from "../../errors.ts";
 import { payloadLimit } from "../../http/payload-limit.ts";
 import { createRouter } from "../../http/router.ts";
 import type { ServiceSlot } from "../../services.ts";
+import type { SimilarityService } from "../../similarity/similarity.ts";
 import * as routes from "./similar.routes.ts";
 
 export function createSimilarRouter(services: ServiceSlot, options: { maxUploadBytes: number }) {
   const router = createRouter();
   const uploadPath = routes.similarToUpload.getRoutingPath();
   router.use(uploadPath, holdUploadSlot(services), payloadLimit(options.maxUploadBytes, "the upload"), requireMultipartForm);
-  return router
-    .openapi(routes.similarToProduct, async (c) => {
-      const { product_id } = c.req.valid("param");
-      const { top_n, score_threshold, exclude_self } = c.req.valid("query");
-      const similar_products = await services.get().similarity.similarToProduct(product_id, {
-        topN: top_n,
-        scoreThreshold: score_threshold,
-        excludeId: exclude_self ? product_id : undefined,
-      });
-      return c.json({ similar_products }, 200);
-    })
+  return createSimilarToProductRouter(() => services.get().similarity, router)
     .openapi(routes.similarToUpload, async (c) => {
       const { top_n, score_threshold } = c.req.valid("query");
       const { image } = c.req.valid("form");
@@ -31,6 +22,20 @@ export function createSimilarRouter(services: ServiceSlot, options: { maxUploadB
       });
       return c.json({ similar_products }, 200);
     });
+}
+
+/** GET /similar-products/{product_id} alone: the service's, and the whole of an extra HTTP loop's routes. */
+export function createSimilarToProductRouter(similarity: () => SimilarityService, router = createRouter()) {
+  return router.openapi(routes.similarToProduct, async (c) => {
+    const { product_id } = c.req.valid("param");
+    const { top_n, score_threshold, exclude_self } = c.req.valid("query");
+    const similar_products = await similarity().similarToProduct(product_id, {
+      topN: top_n,
+      scoreThreshold: score_threshold,
+      excludeId: exclude_self ? product_id : undefined,
+    });
+    return c.json({ similar_products }, 200);
+  });
 }
 
 /**
