@@ -5,17 +5,24 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../src/config.ts";
+import { waitFor } from "../../test/helpers/environment.ts";
 import { startService as startServiceProcess } from "../../test/helpers/service-process.ts";
 import { percentile } from "./process-stats.ts";
 
 export interface ServiceRun {
   url: string;
   readySeconds: number;
+  /** From start until every HTTP loop listens (the extra ones start once the service is ready). */
+  loopsSeconds: number;
   pid: number;
   stop(): Promise<void>;
 }
 
-/** Starts `bun src/main.ts` on `dataDir` with the service's default model and precision, timing it to /ready. */
+/**
+ * Starts `bun src/main.ts` on `dataDir` with the service's default model, precision and HTTP loops, timing it to
+ * /ready, then waits for its extra HTTP loops: until they listen (each holding a copy of the index's view), its memory
+ * and throughput are not yet what they will be.
+ */
 export async function startService(dataDir: string): Promise<ServiceRun> {
   const catalog = mkdtempSync(join(tmpdir(), "fip-bench-catalog-"));
   const defaults = parseConfig({ CATALOG_DIR: catalog });
@@ -24,9 +31,15 @@ export async function startService(dataDir: string): Promise<ServiceRun> {
     { DATA_DIR: dataDir, CATALOG_DIR: catalog, LOG_FORMAT: "json", MODEL_PATH: defaults.modelPath, INFERENCE_PRECISION: defaults.inference.precision },
     { readyTimeoutMs: 120_000 },
   );
+  const readySeconds = (performance.now() - started) / 1000;
+  if (defaults.httpLoops > 1) {
+    const listening = `${defaults.httpLoops} HTTP loops answer on the port`;
+    await waitFor(() => (service.logs().includes(listening) ? true : undefined), { timeoutMs: 120_000, what: listening });
+  }
   return {
     url: service.url,
-    readySeconds: (performance.now() - started) / 1000,
+    readySeconds,
+    loopsSeconds: (performance.now() - started) / 1000,
     pid: service.process.pid,
     async stop() {
       await service.stop();
