@@ -20,7 +20,7 @@ import { VectorStore } from "../src/store/vector-store.ts";
 import { labelledEmbeddings } from "./lib/labelled-embeddings.ts";
 import { medianAndRange, percentile, withMemoryMonitorShare } from "./lib/process-stats.ts";
 import { runInfo, writeSection } from "./lib/report.ts";
-import { type Latency, memoryOf, pooledLatency, similarLatency, similarLatencyFor, startService } from "./lib/service-probe.ts";
+import { extraLoopsAnswered, type Latency, memoryOf, pooledLatency, similarLatency, similarLatencyFor, startService } from "./lib/service-probe.ts";
 import { SyntheticVectors, type VectorKind } from "./lib/synthetic-vectors.ts";
 
 const REPO_ROOT = resolve(import.meta.dir, "..");
@@ -92,6 +92,8 @@ interface Result {
     concurrent: Latency;
     /** Each round's concurrent / sequential throughput. */
     ratios: number[];
+    /** Each concurrent round's share of searches answered by the extra HTTP loops. */
+    extraLoopShares: number[];
     health: Latency;
     /** The share of a core the kernel's memory monitor took during the warm sequential run and the concurrent rounds. */
     monitorShare: { warm: number | null; concurrent: number | null };
@@ -202,11 +204,13 @@ async function measureHttp(dir: string, n: number): Promise<Result["http"]> {
     const cold = await similarLatency(service.url, pick, COLD_REQUESTS, 1);
     const warm = await withMemoryMonitorShare(() => similarLatency(service.url, pick, SEQUENTIAL_REQUESTS, 1));
     await similarLatency(service.url, pick, WARM_UP_REQUESTS, CLIENTS);
-    const rounds: { sequential: Latency; concurrent: Latency; monitorShare: number | null }[] = [];
+    const rounds: { sequential: Latency; concurrent: Latency; monitorShare: number | null; extraLoopShare: number }[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const sequential = await similarLatencyFor(service.url, pick, ROUND_SECONDS, 1);
+      const answeredBefore = await extraLoopsAnswered(service.url);
       const concurrent = await withMemoryMonitorShare(() => similarLatencyFor(service.url, pick, ROUND_SECONDS, CLIENTS));
-      rounds.push({ sequential, concurrent: concurrent.result, monitorShare: concurrent.monitorShare });
+      const extraLoopShare = ((await extraLoopsAnswered(service.url)) - answeredBefore) / concurrent.result.requests;
+      rounds.push({ sequential, concurrent: concurrent.result, monitorShare: concurrent.monitorShare, extraLoopShare });
     }
     const concurrentShares = rounds.map((round) => round.monitorShare).filter((share) => share !== null);
     const health = await similarLatency(service.url, pick, COLD_REQUESTS, 1, "/health");
@@ -224,6 +228,7 @@ async function measureHttp(dir: string, n: number): Promise<Result["http"]> {
       betweenRounds: pooledLatency(rounds.map((round) => round.sequential)),
       concurrent: pooledLatency(rounds.map((round) => round.concurrent)),
       ratios: rounds.map((round) => round.concurrent.perSecond / round.sequential.perSecond),
+      extraLoopShares: rounds.map((round) => round.extraLoopShare),
       health,
       monitorShare: {
         warm: warm.monitorShare,
@@ -328,6 +333,10 @@ function table(results: Result[]): string {
           `${medianAndRange(h.ratios, 2)} (${h.concurrent.perSecond.toFixed(0)} / ${h.betweenRounds.perSecond.toFixed(0)}); ` +
           `${(h.concurrent.perSecond / h.warm.perSecond).toFixed(2)} (${h.concurrent.perSecond.toFixed(0)} / ${h.warm.perSecond.toFixed(0)}); p99 ${ms(h.concurrent.p99Ms)}`,
         ),
+    ),
+    row(
+      `share of the concurrent rounds' searches the extra HTTP loops answered: median (range); the kernel hands each of the client's ${CLIENTS} keep-alive connections to one loop`,
+      (r) => http(r, (h) => `${medianAndRange(h.extraLoopShares.map((share) => share * 100), 0)} %`),
     ),
     row("the kernel's memory monitor (DAMON's kdamond) meanwhile, share of one core: warm sequential run; concurrent rounds", (r) =>
       http(r, (h) => [h.monitorShare.warm, h.monitorShare.concurrent].map((share) => (share === null ? "none runs" : `${(share * 100).toFixed(0)}%`)).join("; ")),

@@ -48,6 +48,12 @@ export async function startService(dataDir: string): Promise<ServiceRun> {
   };
 }
 
+/** How many requests the service's extra HTTP loops have answered (its /metrics). */
+export async function extraLoopsAnswered(url: string): Promise<number> {
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^fip_http_extra_loop_requests_total\{outcome="answered"\} (\d+)/m.exec(metrics)?.[1] ?? 0);
+}
+
 /** RSS and RssAnon of a process, in MB. */
 export function memoryOf(pid: number): { rssMb: number; anonMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");

@@ -286,7 +286,7 @@ describe.skipIf(!HAS_BINARY)("the compiled binary, copied alone into a temp dir"
 
     test("serve from an empty index: embed the catalogue over HTTP, then search by product", async () => {
       const dataDir = inSandbox("data-http");
-      await using service = await sandbox.serve({ DATA_DIR: dataDir, CATALOG_DIR: photoDir });
+      await using service = await sandbox.serve({ DATA_DIR: dataDir, CATALOG_DIR: photoDir, HTTP_LOOPS: "2" });
       const accepted = await fetch(`${service.url}/embeddings/generate-all`, { method: "POST" });
       expect(accepted.status).toBe(202);
       const { task_id } = (await accepted.json()) as { task_id: string };
@@ -315,6 +315,15 @@ describe.skipIf(!HAS_BINARY)("the compiled binary, copied alone into a temp dir"
       expect(service.logs()).not.toMatch(/sealing segment \d+ failed/);
       const again = await fetch(`${service.url}/similar-products/${probe.id}?top_n=3`);
       expect(((await again.json()) as { similar_products: SimilarProduct[] }).similar_products).toEqual(similar_products);
+
+      // The extra HTTP loop's thread is inside the binary too: it listens, and answers alike on fresh connections.
+      await waitFor(() => (service.logs().includes("2 HTTP loops answer on the port") ? true : undefined), { timeoutMs: 30_000, what: "the extra loop" });
+      for (let i = 0; i < 20; i++) {
+        const fresh = await fetch(`${service.url}/similar-products/${probe.id}?top_n=3`, { keepalive: false, headers: { Connection: "close" } });
+        expect(((await fresh.json()) as { similar_products: SimilarProduct[] }).similar_products).toEqual(similar_products);
+      }
+      const metrics = await (await fetch(`${service.url}/metrics`)).text();
+      expect(Number(/fip_http_extra_loop_requests_total\{outcome="answered"\} (\d+)/.exec(metrics)?.[1] ?? 0)).toBeGreaterThan(0);
 
       // The search page and its files come from inside the binary (the checkout is out of reach here).
       for (const [path, type, marker] of [
