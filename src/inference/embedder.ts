@@ -13,6 +13,8 @@ export interface EmbedderOptions {
   decode: DecodeOptions;
   /** Decoding threads; decoding is CPU work that competes with the model's threads for cores (default 1). */
   decodeWorkers?: number;
+  /** Decoding threads started already (the service starts them while the model loads); else started here. */
+  decodePool?: DecodePool;
   observer?: Pick<ServiceObserver, "modelBatch">;
 }
 
@@ -40,11 +42,8 @@ export class Embedder {
     this.#model = model;
     this.#maxBatchSize = options.maxBatchSize;
     this.dimensions = model.dimensions;
-    this.#decodePool = new DecodePool({
-      workers: options.decodeWorkers ?? 1,
-      decode: options.decode,
-      withColour: model.usesColour,
-    });
+    this.#decodePool =
+      options.decodePool ?? new DecodePool({ workers: options.decodeWorkers ?? 1, decode: options.decode, withColour: model.usesColour });
     this.#observer = options.observer ?? silentObserver;
   }
 
