@@ -16,27 +16,27 @@ export class MirrorIndex implements VectorIndex {
   }
 
   get dimensions(): number {
-    return this.#mirror.dimensions;
+    return this.#mirror.view.dimensions;
   }
 
   async count(): Promise<number> {
-    return this.#mirror.count;
+    return this.#mirror.view.count;
   }
 
   async has(id: number): Promise<boolean> {
-    return this.#mirror.has(id);
+    return this.#mirror.view.has(id);
   }
 
   async vectorOf(id: number): Promise<Float32Array | undefined> {
-    return this.#mirror.vectorOf(id);
+    return this.#mirror.view.vectorOf(id);
   }
 
   async listIds(offset: number, limit: number): Promise<{ ids: number[]; total: number }> {
-    return this.#mirror.listIds(offset, limit);
+    return this.#mirror.view.listIds(offset, limit);
   }
 
   async nearest(vector: Float32Array, k: number): Promise<Neighbour[]> {
-    return this.#mirror.search(vector, k);
+    return this.#mirror.view.searchOne(vector, k);
   }
 
   async revision(): Promise<string> {

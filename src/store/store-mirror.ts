@@ -5,7 +5,7 @@
 // mirror has it, so a client told its change is stored finds it whichever thread answers its next request.
 import type { JournalRecord } from "./journal.ts";
 import { SealedSegment } from "./segment-file.ts";
-import { type Neighbour, type SetChange, SegmentSet, type SetSnapshot } from "./segment-set.ts";
+import { type SetChange, SegmentSet, type SetSnapshot } from "./segment-set.ts";
 
 /** A change as it crosses threads: a replace's origins as two typed arrays rather than a million small objects. */
 type WireChange =
@@ -102,28 +102,9 @@ export class StoreMirror {
     });
   }
 
-  get dimensions(): number {
-    return this.#set.dimensions;
-  }
-
-  get count(): number {
-    return this.#set.count;
-  }
-
-  has(id: number): boolean {
-    return this.#set.has(id);
-  }
-
-  vectorOf(id: number): Float32Array | undefined {
-    return this.#set.vectorOf(id);
-  }
-
-  listIds(offset: number, limit: number): { ids: number[]; total: number } {
-    return this.#set.listIds(offset, limit);
-  }
-
-  search(vector: Float32Array, k: number): Neighbour[] {
-    return this.#set.searchOne(vector, k);
+  /** The followed view, to read and search on this thread; never changed but by the store's changes. */
+  get view(): SegmentSet {
+    return this.#set;
   }
 
   #apply(change: WireChange): void {

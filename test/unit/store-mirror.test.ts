@@ -14,15 +14,15 @@ function open(dataDir: string): Promise<VectorStore> {
   return VectorStore.open({ dataDir, dimensions: DIMENSIONS, pipeline: PIPELINE, sealWhenIdleMs: 0, ...TINY });
 }
 
-function expectSameView(mirror: StoreMirror, store: VectorStore, ids: number[]): void {
-  expect(mirror.count).toBe(store.count);
-  expect(mirror.listIds(0, 1000)).toEqual(store.listIds(0, 1000));
+function expectSameView({ view }: StoreMirror, store: VectorStore, ids: number[]): void {
+  expect(view.count).toBe(store.count);
+  expect(view.listIds(0, 1000)).toEqual(store.listIds(0, 1000));
   for (const id of ids) {
-    expect(mirror.has(id)).toBe(store.has(id));
-    expect(mirror.vectorOf(id)).toEqual(store.vectorOf(id));
+    expect(view.has(id)).toBe(store.has(id));
+    expect(view.vectorOf(id)).toEqual(store.vectorOf(id));
   }
   for (let query = 0; query < 10; query++) {
-    expect(mirror.search(distinct(900 + query), 7)).toEqual(store.search(distinct(900 + query), 7));
+    expect(view.searchOne(distinct(900 + query), 7)).toEqual(store.search(distinct(900 + query), 7));
   }
 }
 
@@ -40,9 +40,9 @@ test("a mirror answers as the store does through changes, seals and merges, and 
 
   // Each settled write is seen by the mirror at once, before any other turn of the event loop.
   await store.put(31, distinct(31));
-  expect(mirror.vectorOf(31)).toEqual(distinct(31));
+  expect(mirror.view.vectorOf(31)).toEqual(distinct(31));
   await store.delete(5);
-  expect(mirror.has(5)).toBe(false);
+  expect(mirror.view.has(5)).toBe(false);
 
   for (let round = 0; round < 6; round++) {
     const writes: Promise<unknown>[] = [];
@@ -62,7 +62,7 @@ test("a mirror answers as the store does through changes, seals and merges, and 
   // A closed feed (its thread gone) holds no write back.
   feed.close();
   await store.put(70, distinct(70));
-  expect(mirror.has(70)).toBe(false);
+  expect(mirror.view.has(70)).toBe(false);
   await store.close();
 });
 
@@ -84,6 +84,6 @@ test("a write is durable before a mirror has it, but settles only once the mirro
   expect(await Promise.race([put.then(() => "settled"), Bun.sleep(300).then(() => "waiting")])).toBe("waiting");
   const mirror = await StoreMirror.attach(channel.port2);
   await put;
-  expect(mirror.vectorOf(2)).toEqual(distinct(2));
+  expect(mirror.view.vectorOf(2)).toEqual(distinct(2));
   await store.close();
 });
