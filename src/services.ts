@@ -119,9 +119,12 @@ export async function createServices(config: Config, options: ServicesOptions = 
   checkModelPrecision(config.modelPath, config.inference.precision);
   const observer = options.observer ?? silentObserver;
   const projection = loadPipelineProjection();
-  const decode = pipelineDecoding(config.maxImagePixels);
   // Started beside the model and the index rather than after them: /ready waited ~0.1-0.3 s more for the decoder.
-  const decodePool = new DecodePool({ workers: config.inference.decodeWorkers, decode, withColour: projection.usesColour });
+  const decodePool = new DecodePool({
+    workers: config.inference.decodeWorkers,
+    decode: pipelineDecoding(config.maxImagePixels),
+    withColour: projection.usesColour,
+  });
   const [session, { index: store, migration }] = await Promise.all([
     openModelThread(
       { modelPath: config.modelPath, backend: config.inference.backend, threads: config.inference.threads },
@@ -134,7 +137,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
     ),
   ]);
   const catalog = createCatalog(config.catalog, config.catalogHttp);
-  const embedder = new Embedder(session, { maxBatchSize: config.inference.batchSize, decode, observer, decodePool });
+  const embedder = new Embedder(session, { maxBatchSize: config.inference.batchSize, observer, decodePool });
   await embedder.started();
   const tasks = new TaskRegistry();
   const runner = new TaskRunner(tasks, { concurrency: 4, observer });

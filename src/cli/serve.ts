@@ -65,7 +65,8 @@ export async function serve(env: Record<string, string | undefined>): Promise<nu
     await loaded?.finishTasks(graceMs);
     // Closing the port lets in-flight requests finish and closes idle keep-alive connections; one that hangs on
     // past the grace period (at least a second) is cut off.
-    await Promise.race([Promise.all([server.stop(), ...[...extraLoops].map((loop) => loop.stop())]), Bun.sleep(Math.max(1_000, deadline - performance.now()))]);
+    const closed = Promise.all([server.stop(), ...[...extraLoops].map((loop) => loop.stop())]);
+    await Promise.race([closed, Bun.sleep(Math.max(1_000, deadline - performance.now()))]);
     void server.stop(true);
     await loaded?.close(0);
     log("stopped cleanly");
@@ -87,7 +88,8 @@ export async function serve(env: Record<string, string | undefined>): Promise<nu
         `${ready.embedder.backend} ${config.inference.precision} inference, model: ${describeModelPath(config.modelPath)}`,
     );
     if (ready.store instanceof EmbeddedIndex) {
-      await startExtraLoops(config.httpLoops - 1, { app, store: ready.store, metrics, logger, port: server.port!, config }, extraLoops, () => shuttingDown);
+      const context = { app, store: ready.store, metrics, logger, port: server.port!, config };
+      await startExtraLoops(config.httpLoops - 1, context, extraLoops, () => shuttingDown);
     }
   });
   // A signal while the model is still loading stops the process without waiting for it.
@@ -120,7 +122,6 @@ async function startExtraLoops(
         location: store.location,
       },
       metrics,
-      observer: metrics.observer,
       onFailure: (message) => {
         if (loop) running.delete(loop);
         logger.error("an extra HTTP loop stopped; the others answer without it", new Error(message));

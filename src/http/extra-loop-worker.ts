@@ -71,12 +71,13 @@ async function listen(settings: ExtraLoopSettings, mirror: StoreMirror): Promise
     port: settings.port,
     reusePort: true,
     fetch: (request, server) => {
-      const url = withAbsoluteUrl(request);
-      if ((request.method === "GET" || request.method === "HEAD") && ANSWERED_HERE.test(new URL(url.url).pathname)) {
-        return app.fetch(url, server);
+      const absolute = withAbsoluteUrl(request);
+      const url = new URL(absolute.url);
+      if ((request.method === "GET" || request.method === "HEAD") && ANSWERED_HERE.test(url.pathname)) {
+        return app.fetch(absolute, server);
       }
       measures.relayed++;
-      return relay(url, server.requestIP(request)?.address, settings.relaySocket);
+      return relay(absolute, `${url.pathname}${url.search}`, server.requestIP(request)?.address, settings.relaySocket);
     },
     ...SERVER_LIMITS,
   });
@@ -86,13 +87,12 @@ async function listen(settings: ExtraLoopSettings, mirror: StoreMirror): Promise
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
 
 /** The request as it came (body streamed), to the main thread's app; its answer as it comes back. */
-async function relay(request: Request, clientAddress: string | undefined, socket: string): Promise<Response> {
-  const url = new URL(request.url);
+async function relay(request: Request, pathAndQuery: string, clientAddress: string | undefined, socket: string): Promise<Response> {
   const headers = new Headers(request.headers);
   for (const name of [...HOP_BY_HOP, RELAYED_CLIENT_HEADER]) headers.delete(name);
   if (clientAddress) headers.set(RELAYED_CLIENT_HEADER, clientAddress);
   try {
-    return await fetch(`http://localhost${url.pathname}${url.search}`, {
+    return await fetch(`http://localhost${pathAndQuery}`, {
       unix: socket,
       method: request.method,
       headers,

@@ -13,7 +13,6 @@ import type { App } from "../app.ts";
 import type { AccessConfig } from "../config.ts";
 import type { LogFormat } from "../observability/log.ts";
 import type { RequestMeasure, ServiceMetrics } from "../observability/metrics.ts";
-import type { ServiceObserver } from "../observability/observer.ts";
 import { workerEntry } from "../runtime/standalone.ts";
 import type { VectorStore } from "../store/vector-store.ts";
 import { SERVER_LIMITS } from "./http-server.ts";
@@ -72,16 +71,14 @@ export class ExtraLoop {
   }
 
   /**
-   * Starts the thread and settles once it listens. `app` answers what it relays; `metrics` and `observer` count what
-   * it answers itself; `onFailure` is told if the thread dies (the port is then this thread's alone again).
+   * Starts the thread and settles once it listens. `app` answers what it relays; `metrics` counts what it answers
+   * itself; `onFailure` is told if the thread dies (the port is then this thread's alone again).
    */
   static async start(options: {
     app: App;
     store: VectorStore;
     settings: Omit<ExtraLoopSettings, "relaySocket" | "shuttingDown">;
     metrics: ServiceMetrics;
-    /** Told of the searches it answers, as the services' own observer is. */
-    observer: Pick<ServiceObserver, "search">;
     onFailure: (message: string) => void;
   }): Promise<ExtraLoop> {
     // A directory only this user can enter: the relay trusts the client address its requests carry.
@@ -108,7 +105,7 @@ export class ExtraLoop {
         if ("measures" in message) {
           const { requests, searchSeconds, relayed } = message.measures;
           for (const request of requests) options.metrics.recordRequest(request);
-          for (const seconds of searchSeconds) options.observer.search(seconds);
+          for (const seconds of searchSeconds) options.metrics.observer.search(seconds);
           options.metrics.recordExtraLoop(requests.length, relayed);
           if (message.gathered !== undefined) loop.#gathered(message.gathered);
         } else if ("stopped" in message) loop.#stopped?.();

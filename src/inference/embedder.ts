@@ -8,15 +8,20 @@ import { DecodePool } from "./decode-pool.ts";
 import type { DecodeOptions } from "./image-decoder.ts";
 import type { PhotoModel } from "./photo-model.ts";
 
-export interface EmbedderOptions {
+export type EmbedderOptions = {
   maxBatchSize: number;
-  decode: DecodeOptions;
-  /** Decoding threads; decoding is CPU work that competes with the model's threads for cores (default 1). */
-  decodeWorkers?: number;
-  /** Decoding threads started already (the service starts them while the model loads); else started here. */
-  decodePool?: DecodePool;
   observer?: Pick<ServiceObserver, "modelBatch">;
-}
+} & (
+  | {
+      decode: DecodeOptions;
+      /** Decoding threads; decoding is CPU work that competes with the model's threads for cores (default 1). */
+      decodeWorkers?: number;
+    }
+  | {
+      /** Decoding threads started already (the service starts them while the model loads). */
+      decodePool: DecodePool;
+    }
+);
 
 interface PendingInput {
   input: Float32Array;
@@ -43,7 +48,9 @@ export class Embedder {
     this.#maxBatchSize = options.maxBatchSize;
     this.dimensions = model.dimensions;
     this.#decodePool =
-      options.decodePool ?? new DecodePool({ workers: options.decodeWorkers ?? 1, decode: options.decode, withColour: model.usesColour });
+      "decodePool" in options
+        ? options.decodePool
+        : new DecodePool({ workers: options.decodeWorkers ?? 1, decode: options.decode, withColour: model.usesColour });
     this.#observer = options.observer ?? silentObserver;
   }
 

@@ -147,8 +147,9 @@ export class SegmentSet {
   }
 
   /**
-   * Replaces the segments numbered `inputs` (neighbours in `sealed`, or the frozen mutable segment) with `output`, whose row i was row
-   * `origins[i]` of an input: rows that are still current move to the output, the others stay dead in it.
+   * Replaces the segments numbered `inputs` (neighbours in `sealed`, or the frozen mutable segment) with `output`,
+   * whose row i was row `origins[i]` of an input: rows that are still current move to the output, the others stay dead
+   * in it.
    */
   replace(inputs: number[], output: SealedSegment, origins: { segment: number; row: number }[]): void {
     this.#layout++;
