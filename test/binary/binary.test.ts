@@ -317,7 +317,11 @@ describe.skipIf(!HAS_BINARY)("the compiled binary, copied alone into a temp dir"
       expect(((await again.json()) as { similar_products: SimilarProduct[] }).similar_products).toEqual(similar_products);
 
       // The extra HTTP loop's thread is inside the binary too: it listens, and answers alike on fresh connections.
-      await waitFor(() => (service.logs().includes("2 HTTP loops answer on the port") ? true : undefined), { timeoutMs: 30_000, what: "the extra loop" });
+      await waitFor(() => (service.logs().includes("2 HTTP loops answer on the port") ? true : undefined), { timeoutMs: 30_000, what: "the extra loop" }).catch(
+        (error: Error) => {
+          throw new Error(`${error.message}; the service's log:\n${service.logs()}`);
+        },
+      );
       for (let i = 0; i < 20; i++) {
         const fresh = await fetch(`${service.url}/similar-products/${probe.id}?top_n=3`, { keepalive: false, headers: { Connection: "close" } });
         expect(((await fresh.json()) as { similar_products: SimilarProduct[] }).similar_products).toEqual(similar_products);
